@@ -1,0 +1,3 @@
+"""WebSocket routes. Apps with live screens (the alarm console) add theirs here."""
+
+websocket_urlpatterns: list = []
