@@ -3,6 +3,8 @@ parsed strictly (config/env.py); docs/configuration.md lists every variable."""
 
 from __future__ import annotations
 
+import sys
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -13,7 +15,11 @@ from config import env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-YANGLAO_ENV = env.choice("YANGLAO_ENV", "development", ("development", "test", "production"))
+# Under pytest the default is "test" (fast password hashing, tasks run in-line), so a bare `pytest`
+# behaves like `make test`.
+YANGLAO_ENV = env.choice(
+    "YANGLAO_ENV", "test" if "pytest" in sys.modules else "development", ("development", "test", "production")
+)
 PRODUCTION = YANGLAO_ENV == "production"
 DATA_DIR = Path(env.string("YANGLAO_DATA_DIR", str(BASE_DIR / "var"))).resolve()
 
@@ -135,7 +141,6 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
-            "TEST": {"NAME": DATA_DIR / "test-yanglao.sqlite3"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -213,3 +218,7 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+# whitenoise serves files with a synchronous iterator; under ASGI Django wraps it and warns on every
+# static file. The files are small and cached by browsers, so the warning is noise here.
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")

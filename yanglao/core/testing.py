@@ -1,0 +1,126 @@
+"""Test helpers: the fixed cast of users by role, and services that a test needs.
+
+The cast lives in Tianjin (division codes loaded once per test session by yanglao/conftest.py):
+
+    home district 和平区 120101, street 劝业场街道 120101001, community 120101001001
+    other district 河东区 120102 and one of its communities, to prove what scope hides
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from yanglao.accounts.models import Organisation, User
+from yanglao.accounts.roles import STAFF_ROLES, Role
+from yanglao.core import creditcode
+from yanglao.core.probe import answers
+from yanglao.regions.models import Region
+from yanglao.regions.services import regions_load
+
+CITY = "1201"
+HOME_DISTRICT = "120101"
+HOME_STREET = "120101001"
+HOME_COMMUNITY = "120101001001"
+OTHER_DISTRICT = "120102"
+PASSWORD = "Test-Password-2026"
+
+
+def ensure_tianjin() -> None:
+    """Load Tianjin's divisions if a transactional test flushed them."""
+    if not Region.objects.filter(code=CITY).exists():
+        regions_load(actor="tests", root=CITY)
+
+
+def other_community() -> str:
+    return Region.objects.filter(code__startswith=OTHER_DISTRICT, level="community").order_by("code").first().code
+
+
+def make_credit_code(serial: int, region: str = HOME_DISTRICT) -> str:
+    base = f"52{region[:6]}MJ{serial:07d}"
+    return base + creditcode.check_character(base)
+
+
+def make_user(username: str, role: str, region: str | None, organisation: Organisation | None = None, **extra: Any) -> User:
+    user = User(
+        username=username,
+        role=role,
+        region_id=region,
+        organisation=organisation,
+        full_name=extra.pop("full_name", username),
+        is_staff=role in STAFF_ROLES,
+        **extra,
+    )
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+@dataclass
+class Cast:
+    users: dict[str, User] = field(default_factory=dict)
+    organisations: dict[str, Organisation] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.users[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def make_cast() -> Cast:
+    ensure_tianjin()
+    cast = Cast()
+    org = cast.organisations
+    org["provider"] = Organisation.objects.create(
+        name="和平区测试服务中心", kind="provider", region_id=HOME_DISTRICT, credit_code=make_credit_code(1)
+    )
+    org["other_provider"] = Organisation.objects.create(
+        name="河东区测试服务中心", kind="provider", region_id=OTHER_DISTRICT, credit_code=make_credit_code(2, OTHER_DISTRICT)
+    )
+    org["assessor"] = Organisation.objects.create(
+        name="测试评估机构", kind="assessor", region_id=CITY, credit_code=make_credit_code(3)
+    )
+    org["canteen"] = Organisation.objects.create(
+        name="测试老人家食堂", kind="canteen", region_id=HOME_STREET, credit_code=make_credit_code(4)
+    )
+    rows = [
+        ("city_admin", Role.CITY_ADMIN, CITY, None),
+        ("district_staff", Role.DISTRICT_STAFF, HOME_DISTRICT, None),
+        ("other_district_staff", Role.DISTRICT_STAFF, OTHER_DISTRICT, None),
+        ("street_staff", Role.DISTRICT_STAFF, HOME_STREET, None),
+        ("community_worker", Role.COMMUNITY_WORKER, HOME_COMMUNITY, None),
+        ("other_community_worker", Role.COMMUNITY_WORKER, other_community(), None),
+        ("assessor", Role.ASSESSOR, CITY, org["assessor"]),
+        ("provider_admin", Role.PROVIDER_ADMIN, HOME_DISTRICT, org["provider"]),
+        ("other_provider_admin", Role.PROVIDER_ADMIN, OTHER_DISTRICT, org["other_provider"]),
+        ("care_worker", Role.CARE_WORKER, HOME_DISTRICT, org["provider"]),
+        ("operator", Role.OPERATOR, CITY, None),
+        ("canteen_staff", Role.CANTEEN_STAFF, HOME_STREET, org["canteen"]),
+        ("inspector", Role.INSPECTOR, CITY, None),
+        ("volunteer", Role.VOLUNTEER, HOME_COMMUNITY, None),
+        ("elder", Role.ELDER, HOME_COMMUNITY, None),
+        ("auditor", Role.AUDITOR, CITY, None),
+        ("integration", Role.INTEGRATION, CITY, None),
+    ]
+    for username, role, region, organisation in rows:
+        cast.users[username] = make_user(username, role, region, organisation)
+    cast.users["superuser"] = make_user("superuser", Role.CITY_ADMIN, None, is_superuser=True)
+    return cast
+
+
+def services_required() -> bool:
+    return bool(os.environ.get("CI")) or os.environ.get("YANGLAO_REQUIRE_SERVICES") == "1"
+
+
+def require_service(name: str, url: str) -> None:
+    """Skip loudly when a service does not answer, or fail under CI / YANGLAO_REQUIRE_SERVICES=1."""
+    if answers(url):
+        return
+    message = f"{name} does not answer at {url}"
+    if services_required():
+        pytest.fail(f"{message}, and it is required here (CI or YANGLAO_REQUIRE_SERVICES=1)")
+    pytest.skip(f"!!! SKIPPED: {message} — start it to run this test !!!")
