@@ -59,7 +59,7 @@ if env.boolean("YANGLAO_BEHIND_PROXY", PRODUCTION):
 SECURE_SSL_REDIRECT = env.boolean("YANGLAO_SSL_REDIRECT", PRODUCTION)
 SECURE_HSTS_SECONDS = env.integer("YANGLAO_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
-SECURE_HSTS_PRELOAD = False
+SECURE_HSTS_PRELOAD = env.boolean("YANGLAO_HSTS_PRELOAD", PRODUCTION)
 SECURE_REDIRECT_EXEMPT = [r"^api/v1/health$"]
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
@@ -175,6 +175,9 @@ USE_TZ = True
 # --- static files --------------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "staticfiles"
+if not PRODUCTION:
+    # whitenoise warns on every start when the folder is missing; collectstatic fills it in production.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "yanglao" / "static"]
 STORAGES = {
     "default": {

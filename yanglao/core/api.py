@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from ninja import Router, Schema
+from ninja.responses import Status
 
 from yanglao.core import health
 from yanglao.core.errors import NotFound
@@ -23,7 +24,7 @@ def get_health(request):
     """Database, task worker heartbeat and channel layer (and Redis and MQTT when configured).
     503 when any of them is not ok, so a load balancer or monitor can act on the status code."""
     result = health.report()
-    return (200 if result["status"] == "ok" else 503), result
+    return Status(200 if result["status"] == "ok" else 503, result)
 
 
 class JobOut(Schema):

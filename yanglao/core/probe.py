@@ -9,7 +9,14 @@ import socket
 import sys
 from urllib.parse import urlsplit
 
-DEFAULT_PORTS = {"postgres": 5432, "postgresql": 5432, "redis": 6379, "rediss": 6379, "mqtt": 1883, "mqtts": 8883}
+DEFAULT_PORTS = {
+    "postgres": 5432,
+    "postgresql": 5432,
+    "redis": 6379,
+    "rediss": 6379,
+    "mqtt": 1883,
+    "mqtts": 8883,
+}
 
 
 def answers(url: str, timeout: float = 2.0) -> bool:

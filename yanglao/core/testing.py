@@ -36,7 +36,12 @@ def ensure_tianjin() -> None:
 
 
 def other_community() -> str:
-    return Region.objects.filter(code__startswith=OTHER_DISTRICT, level="community").order_by("code").first().code
+    return (
+        Region.objects.filter(code__startswith=OTHER_DISTRICT, level="community")
+        .order_by("code")
+        .first()
+        .code
+    )
 
 
 def make_credit_code(serial: int, region: str = HOME_DISTRICT) -> str:
@@ -44,7 +49,9 @@ def make_credit_code(serial: int, region: str = HOME_DISTRICT) -> str:
     return base + creditcode.check_character(base)
 
 
-def make_user(username: str, role: str, region: str | None, organisation: Organisation | None = None, **extra: Any) -> User:
+def make_user(
+    username: str, role: str, region: str | None, organisation: Organisation | None = None, **extra: Any
+) -> User:
     user = User(
         username=username,
         role=role,
@@ -79,7 +86,10 @@ def make_cast() -> Cast:
         name="和平区测试服务中心", kind="provider", region_id=HOME_DISTRICT, credit_code=make_credit_code(1)
     )
     org["other_provider"] = Organisation.objects.create(
-        name="河东区测试服务中心", kind="provider", region_id=OTHER_DISTRICT, credit_code=make_credit_code(2, OTHER_DISTRICT)
+        name="河东区测试服务中心",
+        kind="provider",
+        region_id=OTHER_DISTRICT,
+        credit_code=make_credit_code(2, OTHER_DISTRICT),
     )
     org["assessor"] = Organisation.objects.create(
         name="测试评估机构", kind="assessor", region_id=CITY, credit_code=make_credit_code(3)
