@@ -34,6 +34,7 @@ def people(
     if user.is_superuser:
         return queryset
     if user.role == Role.ELDER:
+        # self_field names the path from the row to the signed-in user (e.g. "household__members").
         return queryset.filter(**{self_field: user}) if self_field else queryset.none()
     if user.role in ORGANISATION_BOUND:
         if organisation_field is None or user.organisation_id is None:
