@@ -38,6 +38,8 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
+	$(BIN)/python manage.py makemigrations --check --dry-run
 
 test-sqlite: setup
 	YANGLAO_ENV=test $(BIN)/pytest -q

@@ -133,7 +133,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "yanglao.sqlite3",
+            "NAME": str(DATA_DIR / "yanglao.sqlite3"),
             # WAL lets the web server, the worker and the scheduler read while one of them writes;
             # IMMEDIATE transactions take the write lock up front instead of failing half-way.
             "OPTIONS": {

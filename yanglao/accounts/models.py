@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -64,8 +64,6 @@ class User(AbstractUser):
     phone = EncryptedTextField(_("手机号码"), blank=True, normalize=pii.normalize_phone)
     phone_hash = LookupHashField(source="phone")
 
-    objects = UserManager()
-
     class Meta:
         verbose_name = _("用户")
         verbose_name_plural = _("用户")
@@ -74,7 +72,7 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.full_name or self.username
 
-    def has_perm(self, perm: str, obj: object = None) -> bool:
+    def has_perm(self, perm: str, obj: models.Model | None = None) -> bool:
         # A request signed with an API token carries the token's scopes: a token can narrow what its
         # user may do (superusers included), never widen it.
         scopes = getattr(self, "token_scopes", None)

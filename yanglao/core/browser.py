@@ -14,6 +14,10 @@ Only the distribution's browser is used (/usr/bin/chromium, `apt-get install -y 
 never download one (`playwright install` is not part of the setup). Without it a browser test skips
 loudly, or fails under CI / YANGLAO_REQUIRE_SERVICES=1.
 
+Browser tests are transactional (pytest-django's live_server makes them so): the server runs in
+another thread and sees only committed rows. Create what a test needs in fixtures that depend on
+`transactional_db`, or in the test itself.
+
 This module is in the lowest layer: it imports only Django, pytest, Playwright and yanglao.core, and
 nothing here knows of users, roles or regions.
 """
@@ -27,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from django.db import connections
 from django.urls import reverse
 
 if TYPE_CHECKING:
@@ -99,6 +104,13 @@ def launch_chromium(**launch_options: Any) -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+            # While Playwright's loop runs, Django keeps this thread's database connections apart
+            # from its plain ones (asgiref's thread-critical Local switches to context-var storage
+            # when an event loop is running), so every query the test made meanwhile went through a
+            # second connection that pytest-django neither flushes through nor closes. Close it here,
+            # while the loop still runs and that storage is the one in view; left open, it keeps
+            # PostgreSQL from dropping the test database at the end of the session.
+            connections.close_all()
 
 
 @contextmanager

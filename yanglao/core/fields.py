@@ -71,6 +71,7 @@ class LookupHashField(models.CharField):
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
         source_field = model_instance._meta.get_field(self.source)
+        assert isinstance(source_field, models.Field)
         raw = source_field.pre_save(model_instance, add)
         digest = crypto.lookup_hash(raw) if raw else ""
         setattr(model_instance, self.attname, digest)

@@ -67,3 +67,23 @@ def test_the_500_page_is_chinese_and_stands_alone():
 
     html = get_template("500.html").render({})
     assert "服务器内部错误" in html
+
+
+def test_the_english_catalogue_translates_every_string_and_the_compiled_file_matches():
+    import gettext
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    po = Path(settings.LOCALE_PATHS[0]) / "en" / "LC_MESSAGES" / "django.po"
+    pairs = []
+    for entry in po.read_text(encoding="utf-8").split("\n\n")[1:]:  # the first block is the header
+        match = re.search(r'msgid ((?:".*"\s*)+)msgstr ((?:".*"\s*)+)', entry)
+        if match:
+            pairs.append(tuple("".join(re.findall(r'"(.*)"', group)) for group in match.groups()))
+    assert pairs and all(msgstr for _, msgstr in pairs), [m for m, s in pairs if not s]
+    with po.with_suffix(".mo").open("rb") as handle:
+        compiled = gettext.GNUTranslations(handle)
+    stale = [m for m, s in pairs if m and "\\" not in m and compiled.gettext(m) != s.replace('\\"', '"')]
+    assert stale == [], "run compilemessages: the .mo is older than the .po"
