@@ -12,6 +12,7 @@ import binascii
 import json
 import os
 import secrets
+import zoneinfo
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -57,8 +58,15 @@ def integer(name: str, default: int, *, minimum: int | None = None, maximum: int
         number = int(value)
     except ValueError:
         raise _bad(name, value, "use a whole number") from None
-    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-        raise _bad(name, value, f"use a whole number between {minimum} and {maximum}")
+    if minimum is not None and number < minimum:
+        raise _bad(
+            name,
+            value,
+            f"use a whole number of at least {minimum}"
+            + (f" and at most {maximum}" if maximum is not None else ""),
+        )
+    if maximum is not None and number > maximum:
+        raise _bad(name, value, f"use a whole number of at most {maximum}")
     return number
 
 
@@ -68,6 +76,15 @@ def choice(name: str, default: str, choices: tuple[str, ...]) -> str:
         return default
     if value not in choices:
         raise _bad(name, value, "use one of " + ", ".join(choices))
+    return value
+
+
+def time_zone(name: str, default: str) -> str:
+    value = string(name, default)
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise _bad(name, value, "use an IANA time zone name such as Asia/Shanghai") from None
     return value
 
 

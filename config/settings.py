@@ -42,6 +42,8 @@ else:
 SECRET_KEY = env.string("YANGLAO_SECRET_KEY", _generated.get("secret_key", ""))
 if PRODUCTION and len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("YANGLAO_SECRET_KEY is too short: use at least 50 random characters.")
+# Old secret keys keep sessions and signed links valid while the key is changed.
+SECRET_KEY_FALLBACKS = env.csv_list("YANGLAO_SECRET_KEY_FALLBACKS", [])
 PII_KEYS = env.pii_keys("YANGLAO_PII_KEY", env.string("YANGLAO_PII_KEY", _generated.get("pii_key", "")))
 PII_HASH_KEY = env.string("YANGLAO_PII_HASH_KEY", _generated.get("pii_hash_key", "")).encode()
 if len(PII_HASH_KEY) < 32:
@@ -168,7 +170,7 @@ if YANGLAO_ENV == "test":
 LANGUAGE_CODE = env.choice("YANGLAO_LANGUAGE", "zh-hans", ("zh-hans", "en"))
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "yanglao" / "locale"]
-TIME_ZONE = env.string("YANGLAO_TIME_ZONE", "Asia/Shanghai")
+TIME_ZONE = env.time_zone("YANGLAO_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
 

@@ -1,5 +1,7 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.http import JsonResponse
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
 from config.api import api
 
@@ -10,4 +12,11 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
+    re_path(
+        r"^api/",
+        lambda request: JsonResponse(
+            {"code": "not_found", "message": f"接口 {request.path} 不存在", "details": []}, status=404
+        ),
+    ),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
@@ -15,8 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from yanglao.accounts import services
 from yanglao.accounts.models import ApiToken, LoginAttempt, Organisation, User
 from yanglao.accounts.roles import STAFF_ROLES
-from yanglao.accounts.scope import people
-from yanglao.core import audit
+from yanglao.accounts.scope import covers, people
+from yanglao.core import audit, creditcode
 from yanglao.core.errors import InvalidInput
 from yanglao.core.permissions import Perm
 
@@ -26,6 +27,16 @@ class PermissionAdmin(admin.ModelAdmin):
 
     perm: str = Perm.USERS_MANAGE
     audit_name: str = ""
+    # The rows' region column: the list holds only what lies in the user's region (accounts.scope).
+    region_field: str = "region_id"
+
+    def get_queryset(self, request):
+        return people(request.user, super().get_queryset(request), region_field=self.region_field)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.actor = request.user  # the generated class is new on every call, so this is per request
+        return form
 
     def has_module_permission(self, request):
         return request.user.has_perm(self.perm)
@@ -61,6 +72,8 @@ class PermissionAdmin(admin.ModelAdmin):
 class ScopeCheckedForm:
     """The same role and scope rules as services.user_create, shown beside the fields."""
 
+    actor = None
+
     def clean(self):
         data = super().clean()
         region = data.get("region")
@@ -70,6 +83,8 @@ class ScopeCheckedForm:
             )
         except InvalidInput as error:
             self.add_error(error.field if error.field in self.fields else None, error.message)
+        if region is not None and self.actor is not None and not covers(self.actor, region.code):
+            self.add_error("region", f"“{region.name}”不在您的管辖范围内")
         return data
 
 
@@ -90,7 +105,7 @@ class UserAdmin(PermissionAdmin, DjangoUserAdmin):
     list_filter = ("role", "is_active")
     search_fields = ("username", "full_name", "region__name", "organisation__name")
     autocomplete_fields = ("region", "organisation")
-    readonly_fields = ("last_login", "date_joined")
+    actions = ["unlock_login"]
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (_("身份与范围"), {"fields": ("full_name", "role", "region", "organisation", "phone")}),
@@ -103,18 +118,65 @@ class UserAdmin(PermissionAdmin, DjangoUserAdmin):
         ),
     )
 
-    def get_queryset(self, request):
-        # A city administrator manages the users of their own region only.
-        return people(request.user, super().get_queryset(request), region_field="region_id")
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or request.user.has_perm(Perm.PII_VIEW):
+            return fieldsets
+        # Without pii.view the phone number is shown masked and cannot be edited.
+        return [
+            (name, {**opts, "fields": tuple("masked_phone" if f == "phone" else f for f in opts["fields"])})
+            for name, opts in fieldsets
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["last_login", "date_joined", "masked_phone"]
+        if not request.user.is_superuser:
+            # Staff status follows the role; only a superuser makes another superuser.
+            readonly += ["is_staff", "is_superuser"]
+        return readonly
+
+    @admin.display(description=_("手机号码"))
+    def masked_phone(self, obj):
+        return obj.masked_phone
 
     def save_model(self, request, obj, form, change):
         obj.is_staff = obj.is_superuser or obj.role in STAFF_ROLES
         super().save_model(request, obj, form, change)
 
+    @admin.action(description=_("解除所选用户的登录锁定"))
+    def unlock_login(self, request, queryset):
+        for user in queryset:
+            services.login_unlock(actor=request.user, username=user.username)
+        messages.success(request, _("已解除 %(n)d 个用户的登录锁定") % {"n": queryset.count()})
+
+
+class OrganisationForm(forms.ModelForm):
+    actor = None
+
+    class Meta:
+        model = Organisation
+        fields = ("name", "kind", "credit_code", "region", "is_active")
+
+    def clean_credit_code(self):
+        raw = self.cleaned_data.get("credit_code")
+        if not raw:
+            return None
+        try:
+            return creditcode.parse(raw)
+        except InvalidInput as error:
+            raise forms.ValidationError(error.message) from None
+
+    def clean_region(self):
+        region = self.cleaned_data.get("region")
+        if region is not None and self.actor is not None and not covers(self.actor, region.code):
+            raise forms.ValidationError(f"“{region.name}”不在您的管辖范围内")
+        return region
+
 
 @admin.register(Organisation)
 class OrganisationAdmin(PermissionAdmin):
     audit_name = "organisation"
+    form = OrganisationForm
     list_display = ("name", "kind", "credit_code", "region", "is_active")
     list_filter = ("kind", "is_active")
     search_fields = ("name", "credit_code")
@@ -125,6 +187,7 @@ class OrganisationAdmin(PermissionAdmin):
 class ApiTokenAdmin(PermissionAdmin):
     perm = Perm.TOKENS_MANAGE
     audit_name = "token"
+    region_field = "user__region_id"
     list_display = ("prefix", "user", "name", "created_at", "expires_at", "last_used_at", "revoked_at")
     list_filter = ("revoked_at",)
     search_fields = ("prefix", "user__username", "name")

@@ -8,12 +8,18 @@ class AccountsConfig(AppConfig):
     verbose_name = _("账户与权限")
 
     def ready(self) -> None:
+        from django.contrib import admin
+
         from yanglao.accounts.demo import logins_banner
+        from yanglao.accounts.forms import AdminLoginForm
         from yanglao.core.navigation import NavItem, register
         from yanglao.core.permissions import Perm
         from yanglao.core.startup import add_banner
 
         add_banner(logins_banner)
+        admin.site.login_form = AdminLoginForm
+        admin.site.site_header = _("养老服务平台管理")
+        admin.site.site_title = _("养老服务平台管理")
         register(
             NavItem(
                 label=_("用户与令牌"),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
@@ -30,3 +31,7 @@ class LoginForm(AuthenticationForm):
             raise forms.ValidationError(
                 self.error_messages["invalid_login"], code="invalid_login", params=params
             ) from None
+
+
+class AdminLoginForm(LoginForm, AdminAuthenticationForm):
+    """The admin's sign-in with the same lockout messages; non-staff users are refused the same way."""

@@ -57,6 +57,19 @@ def login_attempt_record(*, username: str, succeeded: bool) -> LoginAttempt:
     return LoginAttempt.objects.create(username=_login_key(username), succeeded=succeeded, ip=current_ip())
 
 
+@transaction.atomic
+def login_unlock(*, actor: Any, username: str) -> int:
+    """Lift a sign-in lock before it runs out (a help-desk action); returns the failures cleared."""
+    since = timezone.now() - timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
+    cleared, _ = LoginAttempt.objects.filter(
+        username=_login_key(username), succeeded=False, at__gte=since
+    ).delete()
+    audit.record(
+        actor, "login.unlock", object_type="accounts.user", object_id=username, after={"cleared": cleared}
+    )
+    return cleared
+
+
 # --- organisations and users ---------------------------------------------------------------------
 @transaction.atomic
 def organisation_create(

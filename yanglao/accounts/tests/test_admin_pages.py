@@ -72,3 +72,70 @@ def test_a_token_made_in_the_admin_is_shown_once(cast, client):
     raw = re.search(r"yl_[A-Za-z0-9_-]+", " ".join(shown)).group(0)
     assert client.get("/api/v1/regions/1201", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 200
     assert token.name == "话务系统"
+
+
+def test_a_city_admin_cannot_make_anyone_a_superuser(cast, client):
+    client.force_login(cast.city_admin)
+    page = client.get(f"/admin/accounts/user/{cast.city_admin.pk}/change/").content.decode()
+    assert 'name="is_superuser"' not in page
+
+
+def test_a_district_cannot_add_a_user_in_another_district(cast, client):
+    from yanglao.core.testing import other_community
+
+    client.force_login(cast.city_admin)
+    cast.city_admin.region_id = "120101"  # a city admin scoped (for this test) to one district
+    cast.city_admin.save()
+    form = {
+        "username": "outsider",
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+        "usable_password": "true",
+        "role": "community_worker",
+        "region": other_community(),
+    }
+    page = client.post("/admin/accounts/user/add/", form)
+    assert "不在您的管辖范围内" in page.content.decode()
+    assert not User.objects.filter(username="outsider").exists()
+
+
+def test_without_pii_view_the_phone_is_masked(cast, client):
+    cast.elder.phone = "13812345678"
+    cast.elder.save()
+    client.force_login(cast.auditor)
+    page = client.get(f"/admin/accounts/user/{cast.elder.pk}/change/").content.decode()
+    assert "138****5678" in page
+    assert "13812345678" not in page
+    client.force_login(cast.city_admin)
+    assert "13812345678" in client.get(f"/admin/accounts/user/{cast.elder.pk}/change/").content.decode()
+
+
+def test_an_organisation_with_a_bad_credit_code_is_refused_beside_the_field(cast, client):
+    from yanglao.accounts.models import Organisation
+
+    client.force_login(cast.city_admin)
+    page = client.post(
+        "/admin/accounts/organisation/add/",
+        {
+            "name": "某机构",
+            "kind": "provider",
+            "credit_code": "BADCODE",
+            "region": "120101",
+            "is_active": "on",
+        },
+    )
+    assert "统一社会信用代码应为18位" in page.content.decode()
+    assert not Organisation.objects.filter(name="某机构").exists()
+
+
+def test_unlocking_a_locked_user_from_the_admin(cast, client):
+    from django.urls import reverse
+
+    for _ in range(5):
+        client.post(reverse("accounts:login"), {"username": "operator", "password": "wrong-password"})
+    client.force_login(cast.city_admin)
+    client.post("/admin/accounts/user/", {"action": "unlock_login", "_selected_action": [cast.operator.pk]})
+    client.logout()
+    response = client.post(reverse("accounts:login"), {"username": "operator", "password": PASSWORD})
+    assert response.status_code == 302
+    assert AuditLog.objects.filter(action="login.unlock", object_id="operator").exists()

@@ -36,3 +36,10 @@ def test_the_openapi_document_and_docs_page_are_served_locally(db, client):
     docs = client.get("/api/v1/docs").content.decode()
     assert "cdn." not in docs
     assert "/static/ninja/swagger-ui-bundle.js" in docs
+
+
+def test_an_unknown_api_path_answers_in_the_error_shape(db, client):
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+    assert client.get("/api/docs").url == "/api/v1/docs"
