@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.db import transaction
 
+from yanglao.core import audit
 from yanglao.core.permissions import Perm
 from yanglao.regions.models import Region
 
@@ -30,3 +32,15 @@ class RegionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_model(self, request, obj, form, change):
+        # Only the centre point is editable; the change is audited like any service's.
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            audit.record(
+                request.user,
+                "region.update",
+                obj,
+                region_code=obj.code,
+                after={name: form.cleaned_data.get(name) for name in form.changed_data},
+            )

@@ -31,3 +31,19 @@ def test_tianjin_has_sixteen_districts(cast, client):
 def test_a_community_has_no_children(cast, client):
     client.force_login(cast.city_admin)
     assert client.get("/api/v1/regions/120101001001/children").json() == []
+
+
+def test_a_superuser_corrects_a_centre_point_and_the_change_is_audited(cast, client):
+    from yanglao.core.models import AuditLog
+    from yanglao.regions.models import Region
+
+    client.force_login(cast.superuser)
+    response = client.post(
+        "/admin/regions/region/120101001001/change/", {"latitude": "39.12", "longitude": "117.2"}
+    )
+    assert response.status_code == 302
+    assert Region.objects.get(code="120101001001").latitude == 39.12
+    row = AuditLog.objects.get(action="region.update", object_id="120101001001")
+    assert row.changes["after"] == {"latitude": 39.12, "longitude": 117.2}
+    client.force_login(cast.city_admin)
+    assert client.post("/admin/regions/region/120101001001/change/", {"latitude": "1"}).status_code == 403
