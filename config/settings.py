@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "yanglao.core",
     "yanglao.regions",
     "yanglao.accounts",
+    "yanglao.registry",
     "yanglao.analytics",
 ]
 
