@@ -10,6 +10,7 @@ from yanglao.accounts.api_auth import BearerToken, Session
 from yanglao.core.api import router as core_router
 from yanglao.core.errors import DomainError
 from yanglao.regions.api import router as regions_router
+from yanglao.registry.api import router as elders_router
 
 api = NinjaAPI(
     title="Yanglao API",
@@ -66,3 +67,4 @@ def on_http_error(request, exc: HttpError):
 
 api.add_router("/", core_router)
 api.add_router("/regions", regions_router)
+api.add_router("/elders", elders_router)

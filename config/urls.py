@@ -8,6 +8,7 @@ from config.api import api
 urlpatterns = [
     path("", include("yanglao.analytics.urls")),
     path("accounts/", include("yanglao.accounts.urls")),
+    path("registry/", include("yanglao.registry.urls")),
     path("core/", include("yanglao.core.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -68,6 +68,13 @@ class PermissionAdmin(admin.ModelAdmin):
             audit.record(request.user, f"{self.audit_name}.delete", obj, before={"repr": str(obj)})
             super().delete_model(request, obj)
 
+    def delete_queryset(self, request, queryset):
+        # The list's bulk delete is audited row by row, like the delete button.
+        with transaction.atomic():
+            for obj in queryset:
+                audit.record(request.user, f"{self.audit_name}.delete", obj, before={"repr": str(obj)})
+            super().delete_queryset(request, queryset)
+
 
 class ScopeCheckedForm:
     """The same role and scope rules as services.user_create, shown beside the fields."""
@@ -143,7 +150,7 @@ class UserAdmin(PermissionAdmin, DjangoUserAdmin):
         obj.is_staff = obj.is_superuser or obj.role in STAFF_ROLES
         super().save_model(request, obj, form, change)
 
-    @admin.action(description=_("解除所选用户的登录锁定"))
+    @admin.action(description=_("解除所选用户的登录锁定"), permissions=["change"])
     def unlock_login(self, request, queryset):
         for user in queryset:
             services.login_unlock(actor=request.user, username=user.username)
@@ -212,7 +219,7 @@ class ApiTokenAdmin(PermissionAdmin):
         obj.pk = token.pk
         messages.warning(request, _("新令牌（只显示这一次，请立即保存）：%(token)s") % {"token": raw})
 
-    @admin.action(description=_("吊销所选令牌"))
+    @admin.action(description=_("吊销所选令牌"), permissions=["change"])
     def revoke(self, request, queryset):
         count = 0
         for token in queryset.filter(revoked_at__isnull=True):

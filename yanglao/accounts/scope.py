@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 from yanglao.accounts.roles import ORGANISATION_BOUND, Role
 from yanglao.core.errors import NotFound, PermissionDenied
 from yanglao.regions import codes
+from yanglao.regions.models import Region
 
 
 def people(
@@ -67,3 +68,18 @@ def require_region(user: Any, region_code: str, *, hide: bool = False) -> None:
 def require_perm(user: Any, perm: str) -> None:
     if not user.has_perm(perm):
         raise PermissionDenied("您的角色没有此项操作权限")
+
+
+def home_region(user: Any) -> Region:
+    """The region a user's pages open on: their own, or for a superuser the top of the loaded tree
+    (descending while there is only one child, so Tianjin opens on its districts, not 天津市 > 天津市)."""
+    if user.region_id:
+        return user.region
+    region = Region.objects.filter(parent__isnull=True).order_by("code").first()
+    if region is None:
+        raise NotFound("尚未导入行政区划：请先运行 yanglao load_regions --root 1201")
+    while True:
+        children = list(Region.objects.filter(parent=region)[:2])
+        if len(children) != 1:
+            return region
+        region = children[0]

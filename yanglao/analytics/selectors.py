@@ -11,8 +11,7 @@ from django.db.models.functions import Substr
 from django.utils.translation import gettext_lazy as _
 
 from yanglao.accounts.models import User
-from yanglao.accounts.scope import require_region
-from yanglao.core.errors import NotFound
+from yanglao.accounts.scope import home_region, require_region
 from yanglao.regions import codes
 from yanglao.regions.models import Level, Region
 from yanglao.regions.selectors import region_ancestors, region_get
@@ -31,21 +30,6 @@ class Dashboard:
     columns: list[tuple[str, Any]]  # (key, label)
     rows: list[ChildRow]
     totals: dict[str, int]
-
-
-def home_region(user: Any) -> Region:
-    """The region a user's dashboard opens on: their own, or for a superuser the top of the loaded tree
-    (descending while there is only one child, so Tianjin opens on its districts, not on 天津市 > 天津市)."""
-    if user.region_id:
-        return user.region
-    region = Region.objects.filter(parent__isnull=True).order_by("code").first()
-    if region is None:
-        raise NotFound("尚未导入行政区划：请先运行 yanglao load_regions --root 1201")
-    while True:
-        children = list(Region.objects.filter(parent=region)[:2])
-        if len(children) != 1:
-            return region
-        region = children[0]
 
 
 def _count_by_child(queryset, column: str, child_length: int) -> dict[str, int]:

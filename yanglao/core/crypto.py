@@ -2,7 +2,7 @@
 
 A stored value is `v1:<key id>:<base64(nonce ‖ ciphertext ‖ tag)>`. The key id travels with the value,
 so keys can rotate: YANGLAO_PII_KEY lists keys, the first encrypts, any listed key decrypts, and
-`yanglao rotate_pii_keys` (later, with the first personal-data app) re-encrypts old values.
+`yanglao rotate_pii_keys` re-encrypts old values with the first.
 The lookup hash uses its own key, which never rotates, so an exact search by ID number keeps working.
 """
 

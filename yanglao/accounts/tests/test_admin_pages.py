@@ -139,3 +139,23 @@ def test_unlocking_a_locked_user_from_the_admin(cast, client):
     response = client.post(reverse("accounts:login"), {"username": "operator", "password": PASSWORD})
     assert response.status_code == 302
     assert AuditLog.objects.filter(action="login.unlock", object_id="operator").exists()
+
+
+def test_the_auditor_cannot_run_list_actions(cast, client):
+    from yanglao.accounts import services
+
+    token, _ = services.token_create(actor="test", user=cast.operator)
+    client.force_login(cast.auditor)
+    client.post("/admin/accounts/apitoken/", {"action": "revoke", "_selected_action": [token.pk]})
+    token.refresh_from_db()
+    assert token.revoked_at is None
+
+
+def test_bulk_delete_is_audited(cast, client):
+    client.force_login(cast.city_admin)
+    client.post(
+        "/admin/accounts/user/",
+        {"action": "delete_selected", "_selected_action": [cast.volunteer.pk], "post": "yes"},
+    )
+    assert not User.objects.filter(pk=cast.volunteer.pk).exists()
+    assert AuditLog.objects.filter(action="user.delete", object_id=str(cast.volunteer.pk)).exists()

@@ -55,7 +55,8 @@ class Command(BaseCommand):
                 ]
                 if stale and not dry_run:
                     with transaction.atomic():
-                        objects = list(model._base_manager.filter(pk__in=stale))
+                        # Locked, so a value changed meanwhile is not overwritten with the old one.
+                        objects = list(model._base_manager.select_for_update().filter(pk__in=stale))
                         # Saving through the field re-encrypts with the current key.
                         model._base_manager.bulk_update(objects, [f.name for f in fields])
                         audit.record(
