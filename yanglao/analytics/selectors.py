@@ -8,13 +8,18 @@ from typing import Any
 
 from django.db.models import Count
 from django.db.models.functions import Substr
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from yanglao.accounts.models import User
 from yanglao.accounts.scope import home_region, require_region
+from yanglao.core.permissions import Perm
 from yanglao.regions import codes
 from yanglao.regions.models import Level, Region
 from yanglao.regions.selectors import region_ancestors, region_get
+from yanglao.registry import groups
+from yanglao.registry.enums import Status
+from yanglao.registry.selectors import elders_visible
 
 
 @dataclass
@@ -61,8 +66,16 @@ def dashboard(user: Any, region_code: str | None = None) -> Dashboard:
                 "region_id",
                 length,
             ),
+            **_elder_counts(user, region.code, length),
         }
-        columns = [("streets", _("街道乡镇")), ("communities", _("社区村")), ("users", _("平台用户"))]
+        columns = [
+            ("streets", _("街道乡镇")),
+            ("communities", _("社区村")),
+            ("elders", _("在册老人")),
+            ("gaoling", _("高龄老人")),
+            ("alone", _("独居老人")),
+            ("users", _("平台用户")),
+        ]
         if children[0].level in (Level.STREET, Level.COMMUNITY):
             figures.pop("streets")
             columns = columns[1:]
@@ -76,6 +89,23 @@ def dashboard(user: Any, region_code: str | None = None) -> Dashboard:
         rows=rows,
         totals=totals,
     )
+
+
+def _elder_counts(user: Any, code: str, length: int) -> dict[str, dict[str, int]]:
+    """Active elders, 高龄 and 独居 per child region, in the user's scope (none for roles without it)."""
+    if not user.has_perm(Perm.ELDERS_VIEW):
+        return {"elders": {}, "gaoling": {}, "alone": {}}
+    today = timezone.localdate()
+    active = elders_visible(user).filter(codes.within(code, "residence_region_id"), status=Status.ACTIVE)
+    return {
+        "elders": _count_by_child(active, "residence_region_id", length),
+        "gaoling": _count_by_child(
+            active.filter(groups.condition("gaoling", today)), "residence_region_id", length
+        ),
+        "alone": _count_by_child(
+            active.filter(groups.condition("alone", today)), "residence_region_id", length
+        ),
+    }
 
 
 def _visible(user: Any, region: Region) -> bool:

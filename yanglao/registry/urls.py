@@ -17,4 +17,5 @@ urlpatterns = [
         "elders/<int:elder_id>/contacts/<int:contact_id>/delete/", views.contact_delete, name="contact_delete"
     ),
     path("elders/<int:elder_id>/reveal/", views.elder_reveal, name="elder_reveal"),
+    path("elders/<int:elder_id>/household/", views.household_join, name="household_join"),
 ]

@@ -243,6 +243,27 @@ def contact_delete(request, elder_id: int, contact_id: int):
 
 @login_required
 @require_POST
+def household_join(request, elder_id: int):
+    """Record that the elder lives with another elder (found by full ID number) or alone in a new household."""
+    elder = selectors.elder_get(request.user, elder_id)
+    number = request.POST.get("with_id_number", "").strip()
+    try:
+        other = None
+        if number:
+            filters = selectors.ElderFilter(id_number=number)
+            other = selectors.elder_list(request.user, filters).exclude(pk=elder.pk).first()
+            if other is None:
+                raise InvalidInput("在您的管辖范围内没有找到该身份证号码的老人", field="with_id_number")
+        services.household_join(actor=request.user, elder=elder, with_elder=other)
+    except InvalidInput as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"已登记与 {other.name} 同住" if other else "已建立独立家庭户")
+    return redirect(f"{_detail(elder)}?tab=family")
+
+
+@login_required
+@require_POST
 def elder_reveal(request, elder_id: int):
     """htmx: the unmasked numbers for a role that may see them (audited)."""
     elder = selectors.elder_get(request.user, elder_id)

@@ -31,7 +31,7 @@ def test_a_district_drills_down_to_a_street_and_sees_communities(cast, client):
     client.force_login(cast.district_staff)
     board = client.get("/?region=120101001").context["board"]
     assert board.region.name == "劝业场街道"
-    assert [c for c, _ in board.columns] == ["communities", "users"]
+    assert [c for c, _ in board.columns] == ["communities", "elders", "gaoling", "alone", "users"]
     assert [r.code for r in board.breadcrumbs] == ["120101"]
 
 
@@ -67,3 +67,25 @@ def test_roles_without_a_dashboard_get_a_start_page(cast, client):
     assert response.status_code == 200
     assert "护理员" in response.content.decode()
     assert "board" not in response.context
+
+
+def test_elders_are_counted_per_child_region_in_the_users_scope(cast, client):
+    from datetime import date
+
+    from yanglao.registry import services
+    from yanglao.registry.tests.conftest import make_id
+
+    for born, alone in ((date(1940, 1, 1), True), (date(1960, 1, 1), False)):
+        services.elder_register(
+            actor="tests",
+            name="张三",
+            id_number=make_id("120101", born),
+            residence_region="120101001001",
+            living_arrangement="独居" if alone else "",
+        )
+    client.force_login(cast.city_admin)
+    heping = next(r for r in client.get("/").context["board"].rows if r.region.code == "120101")
+    assert (heping.figures["elders"], heping.figures["gaoling"], heping.figures["alone"]) == (2, 1, 1)
+    client.force_login(cast.auditor)  # no elders.view: the columns stay at zero
+    heping = next(r for r in client.get("/").context["board"].rows if r.region.code == "120101")
+    assert heping.figures["elders"] == 0

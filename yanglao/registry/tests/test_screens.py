@@ -161,3 +161,18 @@ def test_export_is_masked_stamped_and_audited_and_unmasked_needs_pii_view(cast, 
     assert rows[2][5] == elder.id_number
     exports = AuditLog.objects.filter(action="elder.export").order_by("at")
     assert [e.changes["after"]["unmasked"] for e in exports] == [False, True]
+
+
+def test_two_elders_living_together_share_a_household(cast, client, make_elder):
+    husband = make_elder(name="李大爷")
+    wife = make_elder(name="王大妈", male=False)
+    client.force_login(cast.community_worker)
+    client.post(f"/registry/elders/{wife.pk}/household/", {"with_id_number": husband.id_number})
+    husband.refresh_from_db()
+    wife.refresh_from_db()
+    assert husband.household_id == wife.household_id is not None
+    assert "李大爷" in client.get(f"/registry/elders/{wife.pk}/?tab=family").content.decode()
+    response = client.post(
+        f"/registry/elders/{wife.pk}/household/", {"with_id_number": "110105194912310029"}, follow=True
+    )
+    assert "没有找到" in response.content.decode()
