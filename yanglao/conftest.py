@@ -26,3 +26,29 @@ def cast(db):
 def api_client(client):
     """Django's test client; `api_client.get(url, HTTP_AUTHORIZATION="Bearer …")` for token calls."""
     return client
+
+
+@pytest.fixture
+def browser_page():
+    """A page in a fresh context of a headless Debian Chromium (skips loudly when it is missing)."""
+    from yanglao.core.browser import open_page
+
+    with open_page() as page:
+        yield page
+
+
+@pytest.fixture
+def tianjin(transactional_db):
+    """Tianjin's divisions, committed where a live server's thread sees them.
+
+    live_server tests are transactional: the database is flushed after each one, taking the regions
+    the session loaded with it, so each test loads them again (a no-op when they are still there)."""
+    from yanglao.core.testing import ensure_tianjin
+
+    ensure_tianjin()
+
+
+@pytest.fixture
+def live_cast(tianjin, transactional_db, cast):
+    """The cast, created after the regions and committed, so a live server sees them."""
+    return cast

@@ -27,16 +27,19 @@ PAGE_SIZE = 50
 
 
 def filters_from(params) -> selectors.ElderFilter:
+    def values(name: str) -> list[str]:
+        return [v for v in params.getlist(name) if v.strip()]  # "全部" in a select sends an empty value
+
     return selectors.ElderFilter(
         region=params.get("region", "").strip(),
         q=params.get("q", "").strip(),
         id_number=params.get("id_number", "").strip(),
         phone=params.get("phone", "").strip(),
-        age_bands=params.getlist("age_band"),
-        groups=params.getlist("group"),
-        statuses=params.getlist("status"),
-        economic_statuses=params.getlist("economic_status"),
-        living_arrangements=params.getlist("living_arrangement"),
+        age_bands=values("age_band"),
+        groups=values("group"),
+        statuses=values("status"),
+        economic_statuses=values("economic_status"),
+        living_arrangements=values("living_arrangement"),
         sex=params.get("sex", "").strip(),
         sort=params.get("sort", "name") or "name",
     )

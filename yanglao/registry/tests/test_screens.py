@@ -176,3 +176,13 @@ def test_two_elders_living_together_share_a_household(cast, client, make_elder):
         f"/registry/elders/{wife.pk}/household/", {"with_id_number": "110105194912310029"}, follow=True
     )
     assert "没有找到" in response.content.decode()
+
+
+def test_empty_select_values_mean_all(cast, client, make_elder):
+    make_elder()
+    client.force_login(cast.community_worker)
+    context = client.get(
+        "/registry/elders/", {"q": "", "age_band": "", "status": "", "sex": "", "sort": "name"}
+    ).context
+    assert context["error"] is None
+    assert context["page"].paginator.count == 1
