@@ -69,16 +69,16 @@ SEX_RATIO = [101, 98, 96, 92, 84, 73, 58, 45, 33]
 # more often married than women at every age (women are widowed earlier), ± 8 points here (assumed).
 MARRIED = [0.88, 0.84, 0.77, 0.67, 0.52, 0.36, 0.22, 0.14, 0.08]
 MARRIED_SEX_GAP = 0.08
-UNMARRIED = {True: 0.020, False: 0.005}  # never married, by male; mostly rural men (census shape)
-DIVORCED = 0.015  # of those without a spouse who were married (assumed)
+UNMARRIED = {True: 0.025, False: 0.005}  # never married, by male; mostly rural men (census shape)
+DIVORCED = 0.06  # of the others without a spouse: ~1.5 % of elders divorced (census shape, rounded)
 # Of married elders, the share registered together with a spouse who is also 60+ (a 2-person couple).
 COUPLED = 0.60
 # Children ever born, by decade of age (cohorts born 1955-65 often had 1-2, those born before 1945 3-5);
 # shape of the census fertility questions, values assumed. Columns: 0, 1, 2, 3, 4, 5.
 CHILDREN = {
-    60: [0.03, 0.42, 0.36, 0.13, 0.04, 0.02],
-    70: [0.03, 0.15, 0.32, 0.28, 0.14, 0.08],
-    80: [0.03, 0.07, 0.20, 0.28, 0.22, 0.20],
+    60: [0.02, 0.43, 0.36, 0.13, 0.04, 0.02],
+    70: [0.02, 0.16, 0.32, 0.28, 0.14, 0.08],
+    80: [0.02, 0.08, 0.20, 0.28, 0.22, 0.20],
 }
 UNMARRIED_CHILDLESS = 0.90  # never-married elders without children (assumed)
 # Living arrangement. National surveys (CLASS, census household tables) put elders living alone at
@@ -86,12 +86,12 @@ UNMARRIED_CHILDLESS = 0.90  # never-married elders without children (assumed)
 # only, ~40 %. Probabilities below are assumed and tuned to those totals.
 EMPTY_NEST_COUPLE = 0.62  # a couple living on its own
 EMPTY_NEST_MARRIED_SINGLE = 0.45  # a married elder whose spouse is under 60 or not registered here
-ALONE_WITHOUT_SPOUSE = 0.52  # widowed, divorced or never married, with children
+ALONE_WITHOUT_SPOUSE = 0.60  # widowed, divorced or never married, with children
 ALONE_GUGUA = 0.85  # no spouse and no children
 LEFT_BEHIND_RURAL = 0.10  # children working away from a village household (assumed)
 # Economic status (assumed, configurable only here: a demo, not a policy). 特困 comes mostly from
 # 孤寡 elders (特困人员: no income and no one legally bound to support them).
-DESTITUTE_GUGUA = 0.70
+DESTITUTE_GUGUA = 0.50
 DESTITUTE_OTHER = 0.002
 ECONOMIC = [  # the rest of the hardship scale, share of all elders
     (EconomicStatus.SUBSISTENCE, 0.03),
@@ -117,7 +117,7 @@ DISABILITY_GRADE = [0.12, 0.25, 0.28, 0.35]  # grades 1-4 (1 most severe), assum
 DEMENTIA_BY_DECADE = {60: 0.025, 70: 0.06, 80: 0.13, 90: 0.25}
 # 计划生育特殊家庭 (the only child died or is severely disabled): ~1 % of elders; parents of only
 # children born after 1980 are in their 60s and 70s now. Of those, the child died in 60 % (assumed).
-SPECIAL_FAMILY_OF_ONE_CHILD = 0.05
+SPECIAL_FAMILY_OF_ONE_CHILD = 0.035
 SPECIAL_FAMILY_CHILD_DIED = 0.60
 # Mobile phone, falling with age (assumed; ~70 % overall).
 MOBILE_BY_DECADE = {60: 0.82, 70: 0.66, 80: 0.42, 90: 0.20}
@@ -160,20 +160,22 @@ SURNAMES = (
 )
 SURNAME_TOP = [7.1, 7.0, 6.6, 5.4, 4.6, 3.1, 2.3, 2.3, 2.0, 1.9, 1.6, 1.5, 1.5, 1.3, 1.3, 1.2, 1.2, 1.1]
 # Given names typical of people born 1920-1965 (generation names of the time), by sex.
-MALE_NAMES = (
+_MALE_NAMES_TEXT = (
     "建国 建华 建军 建平 建民 国庆 国强 国华 国良 国栋 志强 志刚 志明 志勇 德明 德福 德胜 文华 文明 文斌 "
     "振华 振国 树林 树森 宝山 宝林 凤山 长江 长林 玉林 玉山 福生 福来 永庆 永利 永胜 学文 学军 广志 广明 "
     "明德 家宝 保国 卫国 卫东 新民 立新 援朝 跃进 胜利 红旗 金山 金生 铁柱 春生 春林 秋生 冬生 海生 海涛 "
     "世杰 世昌 连生 连成 富贵 庆丰 庆林 恩荣 俊峰 大勇 满仓 兴旺 忠诚 继承 少华 万里 有才 双喜 福海 成林 "
     "刚 强 勇 军 伟 明 斌 杰 涛 林 山 峰 华 平 辉 忠 诚 义 仁 礼"
-).split()
-FEMALE_NAMES = (
+)
+MALE_NAMES = _MALE_NAMES_TEXT.split()
+_FEMALE_NAMES_TEXT = (
     "秀英 桂英 秀兰 玉兰 桂兰 淑珍 凤兰 淑英 玉珍 淑兰 桂芝 秀珍 凤英 玉梅 秀云 桂珍 淑华 玉英 兰英 素珍 "
     "丽华 秀芳 凤芝 桂荣 秀荣 淑琴 玉芬 桂香 玉霞 红梅 秀梅 秀华 桂花 凤琴 凤霞 淑芬 淑贞 玉凤 玉华 玉芳 "
     "素芬 素兰 素云 美华 美兰 翠兰 翠英 翠萍 金凤 金兰 金花 春兰 春梅 冬梅 腊梅 雪梅 月英 月华 宝珍 宝琴 "
     "慧敏 惠芳 惠珍 丽娟 丽萍 亚萍 爱华 爱琴 爱珍 文英 文华 淑云 桂云 凤云 瑞英 瑞芳 巧云 彩霞 德珍 振英 "
     "英 兰 珍 芳 华 梅 萍 霞 琴 娟 敏 洁 静 红 燕 云 玲 芬 荣 凤"
-).split()
+)
+FEMALE_NAMES = _FEMALE_NAMES_TEXT.split()
 # Mobile number prefixes of the three operators (numbers issued since the 1990s).
 MOBILE_PREFIXES = [
     130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 150, 151, 152, 153, 155, 156, 157, 158, 159,
@@ -274,7 +276,9 @@ def places_under(root: str) -> Places:
     regions = Region.objects.filter(codes.within(root))
     rows = sorted(
         (code, name, parent)
-        for code, name, parent in regions.filter(level=Level.COMMUNITY).values_list("code", "name", "parent_id")
+        for code, name, parent in regions.filter(level=Level.COMMUNITY).values_list(
+            "code", "name", "parent_id"
+        )
         if "虚拟" not in name
     )
     if not rows:
@@ -305,9 +309,9 @@ def places_under(root: str) -> Places:
     weight /= weight.sum()
 
     # Community centres around the district centroid (communities have no coordinates of their own yet).
-    rural_share = 1 - np.bincount(district, weights=urban, minlength=len(district_codes)) / np.bincount(
-        district, minlength=len(district_codes)
-    )
+    rural_share = 1 - np.bincount(
+        district, weights=urban.astype(np.float64), minlength=len(district_codes)
+    ) / np.bincount(district, minlength=len(district_codes))
     radius_km = (RADIUS_URBAN_KM + (RADIUS_RURAL_KM - RADIUS_URBAN_KM) * rural_share)[district]
     centre = [districts.get(code, (None, None)) for code in district_codes]
     centre = [c if c[0] is not None else (fallback or (math.nan, math.nan)) for c in centre]
@@ -418,9 +422,8 @@ def population_draw(places: Places, count: int, *, seed: int, today: date) -> Po
 
     # Marriage: a spouse by age and sex; the others widowed, divorced or never married.
     married_p = np.clip(np.array(MARRIED)[band] + np.where(male, MARRIED_SEX_GAP, -MARRIED_SEX_GAP), 0, 1)
-    draw = rng.random(n)
-    married = draw < married_p
-    unmarried = ~married & (rng.random(n) < np.where(male, UNMARRIED[True], UNMARRIED[False]))
+    unmarried = rng.random(n) < np.where(male, UNMARRIED[True], UNMARRIED[False])
+    married = ~unmarried & (rng.random(n) < married_p)
     divorced = ~married & ~unmarried & (rng.random(n) < DIVORCED)
     marital = np.full(n, 1)  # widowed
     marital[married] = 0
@@ -505,12 +508,9 @@ def population_draw(places: Places, count: int, *, seed: int, today: date) -> Po
     living[(living == 3) & rural & (share_household(rng.random(n)) < LEFT_BEHIND_RURAL)] = 2
 
     # Economic status (of the household): 特困 mostly 孤寡, then 低保 / 低保边缘 / 低收入.
-    economic = np.zeros(n, dtype=np.int64)
     hardship = rng.random(n) / np.where(rural, RURAL_HARDSHIP, 1.0)
-    edges = np.cumsum([p for _, p in ECONOMIC])
-    for i, edge in enumerate(edges):
-        economic[(economic == 0) & (hardship < edge)] = i + 2
-        hardship = np.where(hardship < edge, np.inf, hardship)
+    step = np.searchsorted(np.cumsum([p for _, p in ECONOMIC]), hardship, side="right")
+    economic = np.where(step < len(ECONOMIC), step + 2, 0)
     destitute = np.where(gugua, rng.random(n) < DESTITUTE_GUGUA, rng.random(n) < DESTITUTE_OTHER)
     economic[destitute & ~coupled] = 1
     economic = share_household(economic)
@@ -536,9 +536,9 @@ def population_draw(places: Places, count: int, *, seed: int, today: date) -> Po
     # Household registration: mostly where they live, some in another community of the district.
     elsewhere = rng.random(n) < HUKOU_ELSEWHERE
     district = places.district[community]
-    other = places.district_start[district] + np.floor(
-        rng.random(n) * places.district_size[district]
-    ).astype(np.int64)
+    other = places.district_start[district] + np.floor(rng.random(n) * places.district_size[district]).astype(
+        np.int64
+    )
     hukou = np.where(elsewhere, other, community)
 
     # Home: near the community centre; address numbers; shared by a couple.
@@ -549,7 +549,7 @@ def population_draw(places: Places, count: int, *, seed: int, today: date) -> Po
     )
     building = share_household(rng.integers(1, 60, size=n))
     unit = share_household(rng.integers(1, 12, size=n))
-    room = share_household(rng.integers(101, 1800, size=n))
+    room = share_household(rng.integers(1, 19, size=n) * 100 + rng.integers(1, 5, size=n))
 
     return Population(
         community=community,
@@ -779,7 +779,6 @@ def elders_generate(
     category = np.array(["", *(c.value for c in DISABILITY_CODES)])[population.disability_category + 1]
     household_ids = np.zeros(population.households, dtype=np.int64)
     renumber = _Renumber()
-    check_db = registry_had_rows
     previous_cache = _sqlite_cache(-262_144)  # 256 MiB
     done = households_made = 0
     try:
@@ -799,7 +798,7 @@ def elders_generate(
             mobiles = population.mobile[lo:hi].tolist()
             phones = [str(m) if m else "" for m in mobiles]
             with transaction.atomic():
-                if check_db:
+                if registry_had_rows:  # else nothing but this run's own, unique numbers
                     taken = _taken_hashes(digests)
                     if taken:
                         used = set(digests)
@@ -854,8 +853,8 @@ def elders_generate(
                         regions,
                         hukou_codes[lo:hi].tolist(),
                         addresses,
-                        population.latitude[lo:hi].tolist(),
-                        population.longitude[lo:hi].tolist(),
+                        [None if v != v else v for v in population.latitude[lo:hi].tolist()],
+                        [None if v != v else v for v in population.longitude[lo:hi].tolist()],
                         household_ids[hh].tolist(),
                         living[lo:hi].tolist(),
                         economic[lo:hi].tolist(),
@@ -875,8 +874,6 @@ def elders_generate(
                 )
                 _insert(Elder._meta.db_table, _ELDER_COLUMNS, rows)
             done = hi
-            if renumber.next_extra:
-                check_db = True  # a renumbered ID lies outside the run's own ranges: check from now on
             if progress is not None:
                 progress(done, count)
     finally:
@@ -902,7 +899,9 @@ def elders_generate(
 
 def elders_under(root: str) -> int:
     """How many elders the registry holds under `root` (all statuses)."""
-    return Elder.objects.filter(codes.within(codes.normalize(root, field="root"), "residence_region_id")).count()
+    return Elder.objects.filter(
+        codes.within(codes.normalize(root, field="root"), "residence_region_id")
+    ).count()
 
 
 def demo_population(*, elders: int = 20_000, root: str = "1201", stdout: Any = None, **options: Any) -> int:

@@ -51,7 +51,8 @@ class ElderFilter:
     sort: str = "name"
 
     def check(self) -> ElderFilter:
-        """Refuse unknown values with the field named, so a typo never silently lists everyone."""
+        """Refuse unknown values with the field named, so a typo never silently lists everyone.
+        Empty values (a select left at "全部", `?group=`) mean no condition."""
         for name, allowed in (
             ("age_bands", {g.code for g in groups.AGE_BANDS}),
             ("groups", {g.code for g in groups.GROUPS}),
@@ -59,6 +60,7 @@ class ElderFilter:
             ("economic_statuses", set(EconomicStatus.values)),
             ("living_arrangements", set(LivingArrangement.values)),
         ):
+            setattr(self, name, [v for v in getattr(self, name) if v])
             bad = [v for v in getattr(self, name) if v not in allowed]
             if bad:
                 raise InvalidInput(f"筛选条件无效：{'、'.join(bad)}", field=name)
