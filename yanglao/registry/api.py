@@ -9,7 +9,9 @@ from ninja import Field, Query, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 from ninja.responses import Status
 
+from yanglao.accounts.scope import require_perm
 from yanglao.core import pii
+from yanglao.core.permissions import Perm
 from yanglao.registry import groups, selectors, services
 from yanglao.registry.models import Elder, LifeEvent
 
@@ -59,7 +61,7 @@ class ElderPatch(Schema):
 class ElderOut(Schema):
     id: int
     name: str
-    id_number: str = Field(description="masked unless the caller holds pii.view")
+    id_number: str = Field(description="masked, unless unmasked=true was asked by a caller with pii.view")
     phone: str
     sex: str
     birth_date: date
@@ -109,18 +111,17 @@ class ElderFilters(Schema):
     living_arrangement: list[str] = []
     sex: str = ""
     sort: str = "name"
+    unmasked: bool = False
 
 
-def _out(request, elder: Elder, member: set[str] | None = None) -> dict:
+def _out(request, elder: Elder, member: set[str] | None = None, clear: bool = False) -> dict:
     today = timezone.localdate()
-    clear = selectors.may_see_personal_numbers(request.user)
     if member is None:
         row = groups.annotate(Elder.objects.filter(pk=elder.pk), today).values().first() or {}
         member = {g.code for g in groups.GROUPS if row.get(f"g_{g.code}")}
     return {
         "id": elder.pk,
         "name": elder.name,
-        # API callers with pii.view get the full numbers; reading them is part of their audited job.
         "id_number": elder.id_number if clear else pii.mask_id_number(elder.id_number),
         "phone": elder.phone if clear else pii.mask_phone(elder.phone),
         "sex": elder.sex,
@@ -152,7 +153,8 @@ def create_elder(request, body: ElderIn):
 @paginate(PageNumberPagination, page_size=50)
 def list_elders(request, filters: Query[ElderFilters]):
     """`id_number` and `phone` find by the full number (any accepted spelling) through its keyed hash;
-    `q` searches names (or a full ID/phone number); `group` and `age_band` may repeat."""
+    `q` searches names (or a full ID/phone number); `group` and `age_band` may repeat.
+    `unmasked=true` returns full numbers to a caller with pii.view, and each such page is audited."""
     today = timezone.localdate()
     queryset = selectors.elder_list(
         request.user,
@@ -172,14 +174,16 @@ def list_elders(request, filters: Query[ElderFilters]):
         today=today,
     )
     annotated = groups.annotate(queryset, today)
-    return _Rows(request, annotated)
+    if filters.unmasked:
+        require_perm(request.user, Perm.PII_VIEW)
+    return _Rows(request, annotated, clear=filters.unmasked)
 
 
 class _Rows:
     """A lazily sliced page that turns rows into API dicts (the paginator slices, then we shape)."""
 
-    def __init__(self, request, queryset):
-        self.request, self.queryset = request, queryset
+    def __init__(self, request, queryset, clear: bool):
+        self.request, self.queryset, self.clear = request, queryset, clear
 
     def count(self) -> int:
         return self.queryset.count()
@@ -188,15 +192,22 @@ class _Rows:
         return self.count()
 
     def __getitem__(self, item):
-        rows = self.queryset[item]
+        rows = list(self.queryset[item])
+        if self.clear:
+            services.elders_personal_numbers_viewed(actor=self.request.user, elders=rows)
         return [
-            _out(self.request, e, {g.code for g in groups.GROUPS if getattr(e, f"g_{g.code}")}) for e in rows
+            _out(self.request, e, {g.code for g in groups.GROUPS if getattr(e, f"g_{g.code}")}, self.clear)
+            for e in rows
         ]
 
 
 @router.get("/{elder_id}", response=ElderOut, summary="One elder")
-def get_elder(request, elder_id: int):
-    return _out(request, selectors.elder_get(request.user, elder_id))
+def get_elder(request, elder_id: int, unmasked: bool = False):
+    """`unmasked=true`: the full numbers, for a caller with pii.view (audited)."""
+    elder = selectors.elder_get(request.user, elder_id)
+    if unmasked:
+        services.elder_reveal_personal_numbers(actor=request.user, elder=elder)
+    return _out(request, elder, clear=unmasked)
 
 
 @router.patch("/{elder_id}", response=ElderOut, summary="Change an elder's facts")

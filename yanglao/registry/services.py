@@ -372,3 +372,18 @@ def elder_reveal_personal_numbers(*, actor: Any, elder: Elder) -> dict[str, str]
     authorize(actor, Perm.PII_VIEW, elder.residence_region_id, hide=True)
     audit.record(actor, "elder.view_personal_numbers", elder, region_code=elder.residence_region_id)
     return {"id_number": elder.id_number, "phone": elder.phone}
+
+
+@transaction.atomic
+def elders_personal_numbers_viewed(*, actor: Any, elders: list[Elder]) -> None:
+    """Audit one page of full numbers handed to an API caller with pii.view (one row per page)."""
+    require_perm(actor, Perm.PII_VIEW)
+    if elders:
+        audit.record(
+            actor,
+            "elder.view_personal_numbers",
+            object_type="registry.elder",
+            object_id=",".join(str(e.pk) for e in elders)[:64],
+            region_code=actor.region_id or "",
+            after={"elders": [e.pk for e in elders]},
+        )

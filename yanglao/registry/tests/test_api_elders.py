@@ -22,7 +22,7 @@ def test_create_read_and_find_by_any_spelling_of_the_id_number(cast, client):
     )
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["id_number"] == number  # the community worker holds pii.view
+    assert body["id_number"] == number[:6] + "********" + number[-4:]  # masked unless asked for
     assert body["age_band"] == "age_90_99"
     assert {"alone", "gaoling"} <= set(body["groups"])
     for spelling in (
@@ -34,14 +34,22 @@ def test_create_read_and_find_by_any_spelling_of_the_id_number(cast, client):
         found = client.get("/api/v1/elders", {"id_number": spelling}).json()
         assert [e["id"] for e in found["items"]] == [body["id"]], spelling
     assert client.get(f"/api/v1/elders/{body['id']}").json()["name"] == "赵大爷"
+    assert client.get(f"/api/v1/elders/{body['id']}", {"unmasked": "true"}).json()["id_number"] == number
+    listed = client.get("/api/v1/elders", {"unmasked": "true"}).json()
+    assert listed["items"][0]["id_number"] == number
+    from yanglao.core.models import AuditLog
+
+    assert AuditLog.objects.filter(action="elder.view_personal_numbers").count() == 2
 
 
-def test_roles_without_pii_view_get_masked_numbers(cast, client, make_elder):
+def test_roles_without_pii_view_get_masked_numbers_only(cast, client, make_elder):
     elder = make_elder(region="120101001001", phone="13712345678")
     client.force_login(cast.district_staff)
     body = client.get(f"/api/v1/elders/{elder.pk}").json()
     assert body["id_number"] == elder.id_number[:6] + "********" + elder.id_number[-4:]
     assert body["phone"] == "137****5678"
+    assert client.get(f"/api/v1/elders/{elder.pk}", {"unmasked": "true"}).status_code == 403
+    assert client.get("/api/v1/elders", {"unmasked": "true"}).status_code == 403
 
 
 def test_bad_input_is_422_or_400_naming_each_field(cast, client):
