@@ -134,7 +134,3 @@ def _search(raw: str) -> Q:
             contacts__phone_hash=lookup_value(Elder, "phone", words)
         )
     return Q(name__contains=raw.strip())
-
-
-def may_see_personal_numbers(actor: Any) -> bool:
-    return actor.has_perm(Perm.PII_VIEW)
