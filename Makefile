@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 YANGLAO := $(BIN)/yanglao
 DEMO_ROOT ?= 1201
+DEMO_ELDERS ?= 20000
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # The PostgreSQL run of the suite (trust auth on the machine's server); pytest-django makes test_yanglao.
@@ -28,11 +29,9 @@ yanglao/static/vendor/.collected: node_modules/.package-lock.json $(BIN)/.instal
 
 setup: $(BIN)/.installed yanglao/static/vendor/.collected
 
+# Migrates, loads the city's divisions, the demo users and DEMO_ELDERS synthetic elders, then serves.
 demo: setup
-	$(YANGLAO) migrate --no-input
-	$(YANGLAO) load_regions --root $(DEMO_ROOT)
-	$(YANGLAO) seed_demo
-	$(YANGLAO) serve --host $(HOST) --port $(PORT)
+	$(YANGLAO) demo --root $(DEMO_ROOT) --elders $(DEMO_ELDERS) --host $(HOST) --port $(PORT)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

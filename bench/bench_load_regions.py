@@ -10,6 +10,7 @@ over the same rows in one transaction. Prints both figures and their ratio.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -69,4 +70,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        shutil.rmtree(os.environ["YANGLAO_DATA_DIR"], ignore_errors=True)

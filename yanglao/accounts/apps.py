@@ -9,14 +9,17 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib import admin
+        from django.core.management import call_command
 
         from yanglao.accounts.demo import logins_banner
         from yanglao.accounts.forms import AdminLoginForm
+        from yanglao.core.demo import add_step
         from yanglao.core.navigation import NavItem, register
         from yanglao.core.permissions import Perm
         from yanglao.core.startup import add_banner
 
         add_banner(logins_banner)
+        add_step("accounts.seed", 10, lambda **kw: call_command("seed_demo", stdout=kw.get("stdout")))
         admin.site.login_form = AdminLoginForm
         admin.site.site_header = _("养老服务平台管理")
         admin.site.site_title = _("养老服务平台管理")

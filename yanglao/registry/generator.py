@@ -265,9 +265,16 @@ def _unit_hash(values: np.ndarray, salt: int) -> np.ndarray:
 
 def _centroid_fallback(root: str) -> tuple[float, float] | None:
     candidates = [root[:n] for n in (2, 4, 6, 9) if n <= len(root)]
-    for region in Region.objects.filter(code__in=candidates, latitude__isnull=False).order_by("-code"):
-        return region.latitude, region.longitude
-    return None
+    # The nearest ancestor with a centre: the longest code, first in descending text order.
+    found = (
+        Region.objects.filter(code__in=candidates, latitude__isnull=False, longitude__isnull=False)
+        .order_by("-code")
+        .values_list("latitude", "longitude")
+        .first()
+    )
+    if found is None or found[0] is None or found[1] is None:
+        return None
+    return found[0], found[1]
 
 
 def places_under(root: str) -> Places:
@@ -640,7 +647,7 @@ def sequence_numbers(
 # --- writing -------------------------------------------------------------------------------------
 def _check_columns() -> None:
     """Fail loudly if the Elder table gained or lost a column this generator does not fill."""
-    actual = {f.column for f in Elder._meta.concrete_fields if not f.primary_key}
+    actual = {str(f.column) for f in Elder._meta.concrete_fields if not f.primary_key}
     if actual != set(_ELDER_COLUMNS):
         raise RuntimeError(
             "registry_elder columns changed; update registry/generator.py: "

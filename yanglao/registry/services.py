@@ -140,7 +140,7 @@ def elder_update(*, actor: Any, elder: Elder, **changes: Any) -> Elder:
 
 
 # --- life events ---------------------------------------------------------------------------------
-_STATUS_AFTER = {
+_STATUS_AFTER: dict[str, str] = {
     EventKind.DEATH: Status.DECEASED,
     EventKind.HOSPITAL_ADMISSION: Status.IN_HOSPITAL,
     EventKind.HOSPITAL_DISCHARGE: Status.ACTIVE,
@@ -149,7 +149,7 @@ _STATUS_AFTER = {
     EventKind.MOVE_OUT: Status.MOVED_OUT,
 }
 # The status an event requires before it (None: any status except deceased).
-_STATUS_BEFORE = {
+_STATUS_BEFORE: dict[str, str] = {
     EventKind.HOSPITAL_DISCHARGE: Status.IN_HOSPITAL,
     EventKind.INSTITUTION_DISCHARGE: Status.IN_INSTITUTION,
 }

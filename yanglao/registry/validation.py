@@ -118,6 +118,7 @@ def clean_date(raw: Any, field: str, label: str, today: date | None = None) -> d
     today = today or date.today()
     if raw is None or (isinstance(raw, str) and text(raw) == ""):
         return None
+    value: date | None
     if isinstance(raw, datetime):
         value = raw.date()
     elif isinstance(raw, date):
@@ -139,6 +140,7 @@ def clean_date(raw: Any, field: str, label: str, today: date | None = None) -> d
                 break
         if value is None:
             raise InvalidInput(f"{label}“{words}”无法识别，请按 2024-03-01 的格式填写", field=field)
+    assert value is not None
     if value > today:
         raise InvalidInput(f"{label} {value.isoformat()} 晚于今天", field=field)
     return value
@@ -238,7 +240,7 @@ def clean_facts(
         except InvalidInput as error:
             problems.append({"field": error.field or name, "message": error.message})
             continue
-        if name == "id_number":
+        if isinstance(result, idcard.IdCard):
             card = result
             cleaned.update(id_number=card.number, birth_date=card.birth_date, sex=card.sex)
         else:
