@@ -204,3 +204,6 @@ class LifeEvent(TimeStampedModel):
     @property
     def is_reversed(self) -> bool:
         return hasattr(self, "reversed_by")
+
+
+from yanglao.registry.models_import import ImportRun  # noqa: E402,F401

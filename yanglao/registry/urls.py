@@ -19,3 +19,13 @@ urlpatterns = [
     path("elders/<int:elder_id>/reveal/", views.elder_reveal, name="elder_reveal"),
     path("elders/<int:elder_id>/household/", views.household_join, name="household_join"),
 ]
+
+# The import pages (registry/views_import.py).
+from yanglao.registry import views_import  # noqa: E402
+
+urlpatterns += [
+    path("import/", views_import.import_page, name="import"),
+    path("import/template.xlsx", views_import.import_template, name="import_template"),
+    path("import/<str:job_id>/", views_import.import_status, name="import_status"),
+    path("import/<str:job_id>/errors.xlsx", views_import.import_errors, name="import_errors"),
+]
