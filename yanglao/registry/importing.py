@@ -619,13 +619,12 @@ def _clean_event(raw: dict[str, Any], today: date) -> tuple[dict[str, Any], list
     except InvalidInput as error:
         problems.append(("id_number", error.message))
     kind = validation.text(raw.get("kind"))
-    # Labels go through the same NFKC as the cell: 更正（撤销事件） is typed with either parenthesis.
-    match = next((k for k in IMPORTABLE_EVENTS if kind in (k.value, validation.text(k.label))), None)
-    if match is not None:
-        cleaned["kind"] = match.value
+    match = validation.choice_value(kind, EventKind)
+    if match in IMPORTABLE_EVENTS:
+        cleaned["kind"] = match
     elif not kind:
         problems.append(("kind", "请填写事件类型"))
-    elif kind in (EventKind.CORRECTION.value, validation.text(EventKind.CORRECTION.label)):
+    elif match == EventKind.CORRECTION:
         problems.append(("kind", "更正（撤销事件）不能通过文件导入，请在老人档案页面上操作"))
     else:
         allowed = "、".join(str(k.label) for k in IMPORTABLE_EVENTS)

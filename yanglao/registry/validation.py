@@ -11,9 +11,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.db.models import TextChoices
+from django.utils import translation
 
 from yanglao.core import idcard, pii
 from yanglao.core.errors import InvalidInput
@@ -73,17 +75,43 @@ def clean_community(raw: Any, known: set[str] | None = None, field: str = "resid
     return code
 
 
+@cache
+def _choice_table(choices: type[TextChoices]) -> tuple[dict[str, str], str]:
+    """What may be typed for each choice (the code, the Chinese label, the English label; normalised
+    like the input), and the Chinese labels for the error message. Built once per enumeration, in
+    Chinese whatever language the request uses."""
+    table: dict[str, str] = {}
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            for choice in choices:
+                table[text(str(choice.label))] = choice.value
+    for choice in choices:
+        table[choice.value] = choice.value
+    with translation.override("zh-hans"):
+        allowed = "、".join(str(c.label) for c in choices if c.value)
+    return table, allowed
+
+
+def choice_value(raw: Any, choices: type[TextChoices]) -> str | None:
+    """The code for what was typed (code or label), or None."""
+    return _choice_table(choices)[0].get(text(raw))
+
+
+def choice_labels(choices: type[TextChoices]) -> str:
+    """The Chinese labels, joined for an error message."""
+    return _choice_table(choices)[1]
+
+
 def clean_choice(raw: Any, choices: type[TextChoices], field: str, default: str | None = None) -> str:
-    """Accept the stable code or the Chinese label."""
+    """Accept the stable code or the label (Chinese or English, full-width characters allowed)."""
     value = text(raw)
     if not value:
         if default is None:
             return ""
         return default
-    for choice in choices:
-        if value in (choice.value, str(choice.label)):
-            return choice.value
-    allowed = "、".join(str(c.label) for c in choices if c.value)
+    table, allowed = _choice_table(choices)
+    if value in table:
+        return table[value]
     raise InvalidInput(f"“{value}”不是有效的选项，可填：{allowed}", field=field)
 
 

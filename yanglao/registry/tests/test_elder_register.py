@@ -112,3 +112,17 @@ def test_no_plaintext_id_number_or_phone_is_in_the_database(cast, make_elder):
     assert elder.id_number not in dump
     assert elder.id_number[6:14] + elder.id_number[14:] not in dump
     assert "13912345678" not in dump
+
+
+def test_choices_accept_codes_and_labels_whatever_the_page_language(cast):
+    from django.utils import translation
+
+    from yanglao.registry import validation
+    from yanglao.registry.enums import EventKind, LivingArrangement
+
+    with translation.override("en"):
+        assert validation.clean_choice("独居", LivingArrangement, "living_arrangement") == "alone"
+    # full-width parentheses in a label match after normalisation
+    assert validation.clean_choice("更正（撤销事件）", EventKind, "kind") == "correction"
+    with pytest.raises(InvalidInput, match="可填：独居"):
+        validation.clean_choice("住院", LivingArrangement, "living_arrangement")
