@@ -20,7 +20,9 @@ def normalize_phone(raw: str) -> str:
     value = _PHONE_SEPARATORS.sub("", raw or "")
     for prefix in ("+86", "0086"):
         if value.startswith(prefix):
-            value = value[len(prefix) :]
+            return value[len(prefix) :]
+    if len(value) == 13 and value.startswith("861"):  # a mobile written with the country code, no "+"
+        return value[2:]
     return value
 
 
@@ -44,12 +46,16 @@ def mask_id_number(value: str | None) -> str:
 
 
 def mask_phone(value: str | None) -> str:
-    """13812345678 → 138****5678; landlines keep the area code and the last four digits."""
+    """13812345678 → 138****5678; landlines keep the area code (3 digits for 010 and 02x, else 4) and
+    the last four digits: 02223456789 → 022****6789."""
     if not value:
         return ""
     if len(value) <= 7:
         return MASK * len(value)
-    head = 3 if value.startswith("1") else min(4, len(value) - 4)
+    if value.startswith("1"):
+        head = 3
+    else:
+        head = 3 if value[1] in "12" else 4
     return value[:head] + MASK * (len(value) - head - 4) + value[-4:]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from yanglao.core.errors import InvalidInput
+from yanglao.core.errors import DomainError
 from yanglao.registry.enums import (
     DisabilityCategory,
     EconomicStatus,
@@ -21,9 +21,10 @@ BLANK = [("", "—")]
 
 
 class ServiceErrorsMixin:
-    """Put a service's InvalidInput (with one detail per field) beside the fields of this form."""
+    """Put a service's error (InvalidInput with one detail per field, or a conflict or refusal naming
+    a field) beside the fields of this form."""
 
-    def add_service_error(self, error: InvalidInput) -> None:
+    def add_service_error(self, error: DomainError) -> None:
         details = error.details if isinstance(error.details, list) else []
         if not details:
             details = [{"field": error.field, "message": error.message}]

@@ -16,8 +16,8 @@ from yanglao.core.fields import lookup_value
 from yanglao.core.permissions import Perm
 from yanglao.regions import codes
 from yanglao.registry import groups
-from yanglao.registry.enums import EconomicStatus, LivingArrangement, Sex, Status
-from yanglao.registry.models import Elder
+from yanglao.registry.enums import EconomicStatus, EventKind, LivingArrangement, Sex, Status
+from yanglao.registry.models import Elder, LifeEvent
 
 _ID_LIKE = re.compile(r"^\d{15}$|^\d{17}[\dXx]$")
 _PHONE_LIKE = re.compile(r"^(\+?86)?1[3-9]\d{9}$|^0\d{9,11}$")
@@ -134,3 +134,13 @@ def _search(raw: str) -> Q:
             contacts__phone_hash=lookup_value(Elder, "phone", words)
         )
     return Q(name__contains=raw.strip())
+
+
+def latest_correctable_event(elder: Elder) -> LifeEvent | None:
+    """The event a correction may reverse: the most recently recorded one not yet corrected."""
+    return (
+        LifeEvent.objects.filter(elder=elder, reversed_by__isnull=True)
+        .exclude(kind=EventKind.CORRECTION)
+        .order_by("-created_at", "-id")
+        .first()
+    )

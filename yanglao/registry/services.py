@@ -16,7 +16,7 @@ from yanglao.core.errors import Conflict, InvalidInput
 from yanglao.core.fields import lookup_value
 from yanglao.core.permissions import Perm
 from yanglao.regions.models import Region
-from yanglao.registry import signals, validation
+from yanglao.registry import selectors, signals, validation
 from yanglao.registry.enums import EventKind, EventSource, GuardianKind, Relation, Status
 from yanglao.registry.models import Contact, Elder, Household, LifeEvent
 
@@ -149,9 +149,18 @@ _STATUS_AFTER: dict[str, str] = {
     EventKind.MOVE_OUT: Status.MOVED_OUT,
 }
 # The status an event requires before it (None: any status except deceased).
-_STATUS_BEFORE: dict[str, str] = {
-    EventKind.HOSPITAL_DISCHARGE: Status.IN_HOSPITAL,
-    EventKind.INSTITUTION_DISCHARGE: Status.IN_INSTITUTION,
+# The statuses an event may follow (absent: any status but deceased).
+_STATUS_BEFORE: dict[str, set[str]] = {
+    EventKind.HOSPITAL_ADMISSION: {Status.ACTIVE, Status.IN_INSTITUTION},
+    EventKind.HOSPITAL_DISCHARGE: {Status.IN_HOSPITAL},
+    EventKind.INSTITUTION_ADMISSION: {Status.ACTIVE, Status.IN_HOSPITAL},
+    EventKind.INSTITUTION_DISCHARGE: {Status.IN_INSTITUTION},
+    EventKind.MOVE_WITHIN: {Status.ACTIVE, Status.IN_HOSPITAL, Status.IN_INSTITUTION},
+}
+# A discharge returns the elder to where the stay began (a care-home resident goes back to the home).
+_STAY_BEGINS = {
+    EventKind.HOSPITAL_DISCHARGE: EventKind.HOSPITAL_ADMISSION,
+    EventKind.INSTITUTION_DISCHARGE: EventKind.INSTITUTION_ADMISSION,
 }
 
 
@@ -218,8 +227,8 @@ def _apply_event(actor: Any, elder: Elder, event: LifeEvent, new_region: str | N
     kind = event.kind
     if elder.status == Status.DECEASED:
         raise Conflict("该老人已登记死亡；如登记有误，请先更正死亡事件", field="kind", code="deceased")
-    required = _STATUS_BEFORE.get(kind)
-    if required and elder.status != required:
+    allowed = _STATUS_BEFORE.get(kind)
+    if allowed and elder.status not in allowed:
         raise Conflict(
             f"当前状态为“{elder.get_status_display()}”，不能登记“{EventKind(kind).label}”", field="kind"
         )
@@ -231,6 +240,14 @@ def _apply_event(actor: Any, elder: Elder, event: LifeEvent, new_region: str | N
             raise InvalidInput("迁入社区与现居住社区相同", field="new_region")
         event.new_region_id = code
         elder.residence_region_id = code
+        return  # the status, and the date it began, stay as they are
+    if kind in _STAY_BEGINS:
+        began = (
+            LifeEvent.objects.filter(elder=elder, kind=_STAY_BEGINS[kind], reversed_by__isnull=True)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        elder.status = began.status_before if began else Status.ACTIVE
     else:
         elder.status = _STATUS_AFTER[kind]
     elder.status_since = event.on
@@ -245,12 +262,7 @@ def _apply_correction(elder: Elder, event: LifeEvent, reverses: LifeEvent | None
         raise InvalidInput("更正事件本身不能再被更正", field="reverses")
     if LifeEvent.objects.filter(reverses=reverses).exists():
         raise Conflict("该事件已被更正过", field="reverses")
-    latest = (
-        LifeEvent.objects.filter(elder=elder, reversed_by__isnull=True)
-        .exclude(kind=EventKind.CORRECTION)
-        .order_by("-created_at", "-id")
-        .first()
-    )
+    latest = selectors.latest_correctable_event(elder)
     if latest is None or latest.pk != reverses.pk:
         raise Conflict("只能更正最近一次尚未更正的事件，请按时间倒序逐个更正", field="reverses")
     event.reverses = reverses

@@ -276,7 +276,7 @@ def clean_facts(
     if (
         cleaned.get("disability_grade")
         and not cleaned.get("disability_category")
-        and "disability_category" in raw
+        and (not partial or "disability_category" in raw)
     ):
         problems.append({"field": "disability_category", "message": "填写了残疾等级，请同时填写残疾类别"})
     if problems:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from yanglao.accounts.scope import home_region, require_perm
-from yanglao.core.errors import InvalidInput
+from yanglao.core.errors import DomainError, InvalidInput
 from yanglao.core.permissions import Perm
 from yanglao.regions.models import LEVEL_BY_LENGTH, Region
 from yanglao.registry import exporting, groups, selectors, services, tabs
@@ -112,7 +112,7 @@ def elder_detail(request, elder_id: int):
     today = timezone.localdate()
     member_groups = _groups_of(request.user, elder, today)
     events = list(elder.events.select_related("new_region", "reverses", "recorded_by"))
-    open_events = [e for e in events if not e.is_reversed and e.kind != "correction"]
+    correctable = selectors.latest_correctable_event(elder)
     context = {
         "elder": elder,
         "age": groups.age_on(elder.birth_date, today),
@@ -120,7 +120,7 @@ def elder_detail(request, elder_id: int):
         "contacts": elder.contacts.all(),
         "household": elder.household.members.exclude(pk=elder.pk) if elder.household_id else [],
         "events": events,
-        "event_form": EventForm(events=open_events[:1]),
+        "event_form": EventForm(events=[correctable] if correctable else []),
         "contact_form": ContactForm(),
         "extra_tabs": [
             (t, t.render(request, elder) if t.render else None) for t in tabs.visible_tabs(request.user)
@@ -145,7 +145,7 @@ def elder_create(request):
     if request.method == "POST" and form.is_valid():
         try:
             elder = services.elder_register(actor=request.user, **form.facts())
-        except InvalidInput as error:
+        except DomainError as error:
             form.add_service_error(error)
         else:
             messages.success(request, f"已登记 {elder.name} 的档案")
@@ -176,7 +176,7 @@ def elder_edit(request, elder_id: int):
                 changes.pop(name, None)
         try:
             services.elder_update(actor=request.user, elder=elder, **changes)
-        except InvalidInput as error:
+        except DomainError as error:
             form.add_service_error(error)
         else:
             messages.success(request, "档案已保存" if changes else "没有需要保存的修改")
@@ -188,8 +188,8 @@ def elder_edit(request, elder_id: int):
 @require_POST
 def event_create(request, elder_id: int):
     elder = selectors.elder_get(request.user, elder_id)
-    open_events = [e for e in elder.events.all() if not e.is_reversed and e.kind != "correction"]
-    form = EventForm(request.POST, events=open_events[:1])
+    correctable = selectors.latest_correctable_event(elder)
+    form = EventForm(request.POST, events=[correctable] if correctable else [])
     if form.is_valid():
         data = form.cleaned_data
         reverses = (
@@ -205,7 +205,7 @@ def event_create(request, elder_id: int):
                 new_region=data["new_region"] or None,
                 reverses=reverses,
             )
-        except InvalidInput as error:
+        except DomainError as error:
             form.add_service_error(error)
         else:
             messages.success(request, f"已登记事件：{event.get_kind_display()}（{event.on}）")
@@ -222,7 +222,7 @@ def contact_create(request, elder_id: int):
     if form.is_valid():
         try:
             services.contact_add(actor=request.user, elder=elder, **form.cleaned_data)
-        except InvalidInput as error:
+        except DomainError as error:
             form.add_service_error(error)
         else:
             messages.success(request, "已添加联系人")
@@ -258,7 +258,7 @@ def household_join(request, elder_id: int):
             if other is None:
                 raise InvalidInput("在您的管辖范围内没有找到该身份证号码的老人", field="with_id_number")
         services.household_join(actor=request.user, elder=elder, with_elder=other)
-    except InvalidInput as error:
+    except DomainError as error:
         messages.error(request, error.message)
     else:
         messages.success(request, f"已登记与 {other.name} 同住" if other else "已建立独立家庭户")

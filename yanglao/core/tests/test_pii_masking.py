@@ -10,7 +10,8 @@ def test_id_number_keeps_region_and_last_four():
 
 def test_phone_keeps_prefix_and_last_four():
     assert pii.mask_phone("13812345678") == "138****5678"
-    assert pii.mask_phone("02223456789") == "0222***6789"
+    assert pii.mask_phone("02223456789") == "022****6789"
+    assert pii.mask_phone("031187654321") == "0311****4321"
 
 
 def test_names_keep_the_family_name():

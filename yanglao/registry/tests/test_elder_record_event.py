@@ -93,3 +93,37 @@ def test_operators_cannot_record_events(cast, make_elder):
 
     with pytest.raises(PermissionDenied):
         record(cast.operator, make_elder(), "death")
+
+
+def test_a_care_home_resident_goes_back_to_the_home_after_hospital(cast, make_elder):
+    elder = make_elder()
+    record(cast.community_worker, elder, "institution_admission", on=date(2026, 1, 1))
+    record(cast.community_worker, elder, "hospital_admission", on=date(2026, 2, 1))
+    record(cast.community_worker, elder, "hospital_discharge", on=date(2026, 2, 9))
+    elder.refresh_from_db()
+    assert elder.status == "in_institution"
+
+
+def test_someone_who_moved_away_cannot_be_admitted_to_hospital_here(cast, make_elder):
+    elder = make_elder()
+    record(cast.community_worker, elder, "move_out", on=date(2026, 1, 1))
+    with pytest.raises(Conflict, match="已迁出"):
+        record(cast.community_worker, elder, "hospital_admission", on=date(2026, 2, 1))
+
+
+def test_a_move_within_the_city_keeps_the_status_date(cast, make_elder):
+    from yanglao.core.testing import other_community
+
+    elder = make_elder()
+    since = Elder.objects.get(pk=elder.pk).status_since
+    record(cast.city_admin, elder, "move_within", new_region=other_community())
+    assert Elder.objects.get(pk=elder.pk).status_since == since
+
+
+def test_the_page_offers_the_latest_recorded_event_for_correction(cast, client, make_elder):
+    elder = make_elder()
+    record(cast.community_worker, elder, "hospital_admission", on=date(2026, 3, 1))
+    backdated = record(cast.community_worker, elder, "hospital_discharge", on=date(2026, 3, 5))
+    client.force_login(cast.community_worker)
+    choices = client.get(f"/registry/elders/{elder.pk}/").context["event_form"].fields["reverses"].choices
+    assert [value for value, _ in choices if value] == [backdated.pk]

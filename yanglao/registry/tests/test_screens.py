@@ -186,3 +186,20 @@ def test_empty_select_values_mean_all(cast, client, make_elder):
     ).context
     assert context["error"] is None
     assert context["page"].paginator.count == 1
+
+
+def test_a_duplicate_id_number_is_shown_beside_the_field_not_on_an_error_page(cast, client, make_elder):
+    elder = make_elder()
+    client.force_login(cast.community_worker)
+    page = client.post(
+        "/registry/elders/new/",
+        {
+            "name": "重复",
+            "id_number": elder.id_number,
+            "residence_region": "120101001001",
+            "living_arrangement": "alone",
+            "economic_status": "general",
+        },
+    )
+    assert page.status_code == 200
+    assert page.context["form"].errors["id_number"] == ["该身份证号码已登记，请搜索后修改原档案"]
