@@ -52,10 +52,8 @@ def mask_phone(value: str | None) -> str:
         return ""
     if len(value) <= 7:
         return MASK * len(value)
-    if value.startswith("1"):
-        head = 3
-    else:
-        head = 3 if value[1] in "12" else 4
+    # Mobiles and the 3-digit area codes (010, 02x) keep 3 digits; other area codes have 4.
+    head = 3 if value.startswith("1") or value[1] in "12" else 4
     return value[:head] + MASK * (len(value) - head - 4) + value[-4:]
 
 

@@ -158,7 +158,7 @@ _STATUS_BEFORE: dict[str, set[str]] = {
     EventKind.MOVE_WITHIN: {Status.ACTIVE, Status.IN_HOSPITAL, Status.IN_INSTITUTION},
 }
 # A discharge returns the elder to where the stay began (a care-home resident goes back to the home).
-_STAY_BEGINS = {
+_STAY_BEGINS: dict[str, str] = {
     EventKind.HOSPITAL_DISCHARGE: EventKind.HOSPITAL_ADMISSION,
     EventKind.INSTITUTION_DISCHARGE: EventKind.INSTITUTION_ADMISSION,
 }
