@@ -38,7 +38,7 @@ from yanglao.core.permissions import Perm
 from yanglao.core.sheets import RowError
 from yanglao.regions import codes
 from yanglao.regions.models import Level, Region
-from yanglao.registry import services, validation
+from yanglao.registry import services, signals, validation
 from yanglao.registry.enums import (
     DisabilityCategory,
     EconomicStatus,
@@ -470,6 +470,15 @@ class _ElderImport:
             fields = [*names, "updated_at", *(["phone_hash"] if "phone" in names else [])]
             Elder.objects.bulk_update(elders, fields, batch_size=1000)
         if new or changes:
+            created_ids = list(
+                Elder.objects.filter(id_number_hash__in=[row.id_hash for row in new]).values_list(
+                    "pk", flat=True
+                )
+            )
+            updated_ids = list(changed_fields)
+            transaction.on_commit(
+                lambda: signals.elders_imported.send(sender=Elder, created=created_ids, updated=updated_ids)
+            )
             audit.record(
                 self.actor,
                 "elder.import",

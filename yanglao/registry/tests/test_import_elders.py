@@ -574,3 +574,30 @@ def test_dates_are_not_accepted_in_the_future(cast, tmp_path):
     result = importing.elders_import(actor=cast.district_staff, path=write_xlsx(tmp_path / "a.xlsx", rows))
     assert result.rejected == 1
     assert "晚于今天" in result.errors[0].problem
+
+
+def test_each_imported_batch_is_announced_after_commit(cast, tmp_path, django_capture_on_commit_callbacks):
+    from datetime import date
+
+    from yanglao.registry import importing, signals
+    from yanglao.registry.tests.conftest import make_id
+
+    heard = []
+    signals.elders_imported.connect(
+        lambda sender, created, updated, **kw: heard.append((len(created), len(updated))),
+        weak=False,
+        dispatch_uid="test-import-signal",
+    )
+    path = tmp_path / "elders.csv"
+    path.write_text(
+        "姓名,身份证号码,现居住社区代码\n"
+        f"甲,{make_id('120101', date(1940, 1, 1))},120101001001\n"
+        f"乙,{make_id('120101', date(1941, 1, 1))},120101001001\n",
+        encoding="utf-8",
+    )
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            importing.elders_import(actor=cast.community_worker, path=path)
+    finally:
+        signals.elders_imported.disconnect(dispatch_uid="test-import-signal")
+    assert heard == [(2, 0)]
