@@ -7,16 +7,21 @@ ID number, a birth date that contradicts the ID, a missing name, a count out of 
 twice, each in a child process with its own fresh copy of a migrated SQLite database holding Tianjin's
 divisions, timing read + validate + write + error workbook:
 
-- ours: registry.importing.elders_import (python-calamine, batches, cached cleaning, one INSERT per
-  batch, XlsxWriter error workbook);
+- ours: registry.importing.elders_import (the .xlsx streamed by core/sheets.py with zipfile + expat,
+  batches, cached cleaning, one INSERT per batch, XlsxWriter error workbook);
 - baseline: openpyxl read-only iteration; per row the form's cleaner (validation.clean_facts, the same
   rules, so the rejections are the same), an Elder instance and its full_clean() (field, foreign-key,
   uniqueness and constraint checks: queries per row); bulk_create in batches of 2,000; the error
   workbook written with openpyxl (write-only).
 
-Each child reports its own peak RSS (ru_maxrss) and its RSS after django.setup(), so both peaks are
-separate. The accepted rows (every stored column except the ciphertexts) and the error lists (row,
-column, problem) of both runs are compared.
+Each child reports its own peak RSS (ru_maxrss, the high-water mark of the whole process) and its RSS
+just before the timed run: after django.setup() and after loading the spreadsheet library the variant
+reads with (openpyxl for the baseline, ~15 MB; ours comes with the app), so "above setup" is what the
+import's work takes, and loading openpyxl does not count against the baseline (which would flatter
+ours). Both figures and both ratios are printed: the ratio of total peaks cannot reach 0.5 while the
+process after setup is more than half the baseline's peak, and then the ratio above setup is the one
+that says what the import costs. The accepted rows (every stored column except the ciphertexts) and
+the error lists (row, column, problem) of both runs are compared.
 
     YANGLAO_ENV=test .venv/bin/python bench/bench_import_elders.py [ROWS]
 """
@@ -257,8 +262,20 @@ def run_baseline(path: Path, errors: Path) -> None:
     out.save(errors)
 
 
+def rss_kb() -> int:
+    """The process's resident set now (Linux), else its high-water mark so far."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def child(variant: str, path: Path, errors: Path) -> None:
-    floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if variant == "baseline":
+        import openpyxl  # noqa: F401 - loaded before the floor is taken; run_baseline imports it again
+
+    floor = rss_kb()
     started = time.perf_counter()
     (run_ours if variant == "ours" else run_baseline)(path, errors)
     seconds = time.perf_counter() - started
@@ -337,23 +354,44 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)  # three copies of the database and the file
 
-    def mb(kb: int) -> float:
+    def mb(kb: float) -> float:
         return kb / 1024
 
-    print(f"{'':10} {'seconds':>9} {'peak RSS':>10} {'RSS after setup':>16} {'accepted':>9} {'errors':>7}")
+    def above(r: dict) -> int:
+        return max(0, r["peak_kb"] - r["floor_kb"])
+
+    print(
+        f"{'':10} {'seconds':>9} {'peak RSS':>10} {'RSS after setup':>16} {'peak above setup':>17} "
+        f"{'accepted':>9} {'errors':>7}"
+    )
     for name, r in (("ours", ours), ("baseline", baseline)):
         print(
-            f"{name:10} {r['seconds']:9.1f} {mb(r['peak_kb']):8.0f} MB {mb(r['floor_kb']):13.0f} MB "
-            f"{r['accepted']:9,} {len(r['errors']):7,}"
+            f"{name:10} {r['seconds']:9.1f} {mb(r['peak_kb']):7.0f} MB {mb(r['floor_kb']):13.0f} MB "
+            f"{mb(above(r)):14.0f} MB {r['accepted']:9,} {len(r['errors']):7,}"
         )
     speed = baseline["seconds"] / ours["seconds"]
-    memory = ours["peak_kb"] / baseline["peak_kb"]
-    above = (ours["peak_kb"] - ours["floor_kb"]) / max(1, baseline["peak_kb"] - baseline["floor_kb"])
+    total = ours["peak_kb"] / baseline["peak_kb"]
+    working = above(ours) / max(1, above(baseline))
     print(f"speed: baseline / ours = {speed:.1f}x   (target ≥ 8x: {'met' if speed >= 8 else 'NOT met'})")
+    print(f"peak RSS: ours / baseline = {total:.2f}   (target ≤ 0.5: {'met' if total <= 0.5 else 'NOT met'})")
+    room = baseline["peak_kb"] / 2 - ours["floor_kb"]  # what ≤ 0.5 of the total leaves the import
+    if room <= 0:
+        print(
+            f"  ≤ 0.5 of the total is out of reach for any import in this process: the process after "
+            f"setup alone is {mb(ours['floor_kb']):.0f} MB, more than half the baseline's peak "
+            f"({mb(baseline['peak_kb'] / 2):.0f} MB); the ratio above setup below is the meaningful one"
+        )
+    elif total > 0.5 and room < above(baseline) / 2:
+        print(
+            f"  ≤ 0.5 of the total would leave the import {mb(room):.0f} MB above the process after setup "
+            f"(it takes {mb(above(ours)):.0f} MB): the process alone ({mb(ours['floor_kb']):.0f} MB) is "
+            f"nearly half the baseline's peak ({mb(baseline['peak_kb'] / 2):.0f} MB), so the ratio above "
+            f"setup below is the meaningful one"
+        )
     print(
-        f"peak memory: ours / baseline = {memory:.2f}   (target ≤ 0.5: {'met' if memory <= 0.5 else 'NOT met'})"
+        f"peak RSS above the process after setup: ours / baseline = {working:.2f}   "
+        f"(≤ 0.5: {'met' if working <= 0.5 else 'NOT met'})"
     )
-    print(f"peak memory above the process after django.setup(): ours / baseline = {above:.2f}")
     same_rows = (ours["accepted"], ours["accepted_digest"]) == (
         baseline["accepted"],
         baseline["accepted_digest"],
