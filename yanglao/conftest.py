@@ -23,12 +23,6 @@ def cast(db):
 
 
 @pytest.fixture
-def api_client(client):
-    """Django's test client; `api_client.get(url, HTTP_AUTHORIZATION="Bearer …")` for token calls."""
-    return client
-
-
-@pytest.fixture
 def browser_page():
     """A page in a fresh context of a headless Debian Chromium (skips loudly when it is missing)."""
     from yanglao.core.browser import open_page
