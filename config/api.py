@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from yanglao.accounts.api_auth import BearerToken, Session
+from yanglao.assessments.api import router as assessments_router
 from yanglao.core.api import router as core_router
 from yanglao.core.errors import DomainError
 from yanglao.regions.api import router as regions_router
@@ -68,3 +69,4 @@ def on_http_error(request, exc: HttpError):
 api.add_router("/", core_router)
 api.add_router("/regions", regions_router)
 api.add_router("/elders", elders_router)
+api.add_router("/assessments", assessments_router)

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "yanglao.regions",
     "yanglao.accounts",
     "yanglao.registry",
+    "yanglao.assessments",
     "yanglao.analytics",
 ]
 
@@ -211,6 +212,10 @@ if YANGLAO_ENV == "test":
     # Tests run tasks in-line; the database backend and its worker have tests of their own.
     TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 WORKER_HEARTBEAT_SECONDS = env.integer("YANGLAO_WORKER_HEARTBEAT_SECONDS", 30, minimum=5, maximum=3600)
+
+# --- domain data ---------------------------------------------------------------------------------
+# Extra directories of assessment instrument definitions (*.yaml), beside the shipped ones.
+YANGLAO_INSTRUMENT_DIRS = env.csv_list("YANGLAO_INSTRUMENT_DIRS", [])
 
 # --- logging -------------------------------------------------------------------------------------
 LOG_LEVEL = env.choice("YANGLAO_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("yanglao.analytics.urls")),
     path("accounts/", include("yanglao.accounts.urls")),
     path("registry/", include("yanglao.registry.urls")),
+    path("assessments/", include("yanglao.assessments.urls")),
     path("core/", include("yanglao.core.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -34,6 +34,8 @@ DEMO_USERS = [
     DemoUser("district", Role.DISTRICT_STAFF, "和平区民政局 李强", "120101"),
     DemoUser("community", Role.COMMUNITY_WORKER, "社区网格员 赵丽", DEMO_COMMUNITY),
     DemoUser("assessor", Role.ASSESSOR, "评估员 孙浩", "1201", "assessor"),
+    # Two assessors attest every on-site assessment (DOMAIN.md §2).
+    DemoUser("assessor2", Role.ASSESSOR, "评估员 钱红", "1201", "assessor"),
     DemoUser("provider", Role.PROVIDER_ADMIN, "服务商管理员 周静", "120101", "provider"),
     DemoUser("careworker", Role.CARE_WORKER, "护理员 吴芳", "120101", "provider"),
     DemoUser("operator", Role.OPERATOR, "呼叫中心坐席 郑伟", "1201"),

@@ -5,16 +5,18 @@
 - a region-scoped user sees rows whose region lies under their own region (city → district →
   street → community, by the code range of regions.codes.within);
 - an organisation-bound role (assessor, provider, care worker, canteen) additionally sees only rows
-  linked to its organisation through `organisation_field`, and nothing when the selector gives none;
+  linked to its organisation through `organisation_field` (a field path, or a function of the
+  organisation's id giving a Q), and nothing when the selector gives none;
 - an elder or family member sees only rows linked to themselves through `self_field`;
 - anyone without a scope sees nothing. Superusers see everything.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from yanglao.accounts.roles import ORGANISATION_BOUND, Role
 from yanglao.core.errors import NotFound, PermissionDenied
@@ -27,7 +29,7 @@ def people(
     queryset: QuerySet,
     *,
     region_field: str,
-    organisation_field: str | None = None,
+    organisation_field: str | Callable[[int], Q] | None = None,
     self_field: str | None = None,
 ) -> QuerySet:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -40,7 +42,11 @@ def people(
     if user.role in ORGANISATION_BOUND:
         if organisation_field is None or user.organisation_id is None:
             return queryset.none()
-        queryset = queryset.filter(**{organisation_field: user.organisation_id})
+        if callable(organisation_field):
+            # A row reached through several links (an elder assigned for assessment, served by…).
+            queryset = queryset.filter(organisation_field(user.organisation_id))
+        else:
+            queryset = queryset.filter(**{organisation_field: user.organisation_id})
     if not user.region_id:
         return queryset.none()
     return queryset.filter(codes.within(user.region_id, region_field))

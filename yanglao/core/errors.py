@@ -39,6 +39,14 @@ class InvalidInput(DomainError):
     code = "invalid"
 
 
+class Unprocessable(InvalidInput):
+    """Well-formed input whose values break the rules (answers out of range): HTTP 422, each problem named
+    in `details`."""
+
+    status = 422
+    code = "validation_error"
+
+
 class NotAuthenticated(DomainError):
     status = 401
     code = "not_authenticated"

@@ -104,3 +104,27 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker} @ {self.seen_at}"
+
+
+class PolicyValue(models.Model):
+    """A dated value of a named policy setting (a validity period, a reminder window, a geofence radius).
+
+    Apps declare each setting and its default in code (core/policy.py); a row here overrides the default
+    from `valid_from` on, so a change is dated, kept and auditable rather than edited in place."""
+
+    key = models.CharField(_("政策参数"), max_length=80, db_index=True)
+    value = models.JSONField(_("取值"), encoder=DjangoJSONEncoder)
+    valid_from = models.DateField(_("生效日期"))
+    note = models.CharField(_("依据/说明"), max_length=300, blank=True)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    set_at = models.DateTimeField(_("设置时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("政策参数")
+        verbose_name_plural = _("政策参数")
+        ordering = ["key", "-valid_from", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.key} = {self.value}（{self.valid_from} 起）"

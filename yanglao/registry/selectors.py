@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -73,10 +74,28 @@ class ElderFilter:
         return self
 
 
+# How an organisation reaches an elder: each higher app that links elders to organisations (an
+# assessment assigned to an assessor organisation, an order dispatched to a provider) registers a
+# function of the organisation's id giving a Q over Elder, from its AppConfig.ready().
+ORGANISATION_LINKS: dict[str, Callable[[int], Q]] = {}
+
+
+def register_organisation_link(name: str, link: Callable[[int], Q]) -> None:
+    ORGANISATION_LINKS[name] = link
+
+
+def _linked_to(organisation_id: int) -> Q:
+    condition = Q(pk__in=[])
+    for link in ORGANISATION_LINKS.values():
+        condition |= link(organisation_id)
+    return condition
+
+
 def elders_visible(actor: Any) -> QuerySet[Elder]:
-    """Every elder the actor may see (an organisation-bound role sees none until its app links them)."""
+    """Every elder the actor may see: by region, and for an organisation-bound role only the elders an
+    app has linked to its organisation (ORGANISATION_LINKS)."""
     require_perm(actor, Perm.ELDERS_VIEW)
-    return people(actor, Elder.objects.all(), region_field="residence_region_id")
+    return people(actor, Elder.objects.all(), region_field="residence_region_id", organisation_field=_linked_to)
 
 
 def elder_get(actor: Any, elder_id: int) -> Elder:

@@ -23,7 +23,7 @@ def test_running_the_demo_twice_leaves_one_population_and_one_cast(db):
     for _ in range(2):
         call_command("demo", "--no-serve", "--elders", "500", stdout=io.StringIO(), stderr=io.StringIO())
         assert elder.objects.count() == 500
-        assert demo_users() == len(DEMO_USERS) == 13
+        assert demo_users() == len(DEMO_USERS) == 14
 
 
 def test_the_apps_register_their_steps_in_order():
