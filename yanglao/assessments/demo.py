@@ -15,6 +15,7 @@ from yanglao.accounts.models import Organisation, User
 from yanglao.assessments import instruments, scoring, services
 from yanglao.assessments.enums import RequestKind, Status
 from yanglao.assessments.models import Assessment
+from yanglao.core import policy
 from yanglao.regions import codes
 from yanglao.registry.enums import Status as ElderStatus
 from yanglao.registry.models import Elder
@@ -51,6 +52,7 @@ def demo_assessments(*, root: str = "1201", stdout: Any = None, seed: int = 42, 
     )
     chosen = rng.sample(elders, int(len(elders) * SHARE_ASSESSED))
     today = timezone.localdate()
+    months = policy.value(services.VALIDITY, on=today)
     rows = []
     for elder_id in chosen:
         answers = _answers(rng, definition)
@@ -80,7 +82,7 @@ def demo_assessments(*, root: str = "1201", stdout: Any = None, seed: int = 42, 
                     {"code": a.code, "label": a.label, "effect": a.effect} for a in result.adjustments
                 ],
                 valid_from=valid_from,
-                valid_until=services.add_months(valid_from, 12) - timedelta(days=1),
+                valid_until=services.add_months(valid_from, months) - timedelta(days=1),
             )
         )
     with transaction.atomic():

@@ -22,6 +22,7 @@ class Status(models.TextChoices):
     EFFECTIVE = "effective", _("已生效")
     SUPERSEDED = "superseded", _("已被新结果取代")
     EXPIRED = "expired", _("已过期")
+    RECORDED = "recorded", _("已记录（不定等级）")  # an approved instrument that sets no ability level
     CANCELLED = "cancelled", _("已撤销")
 
 

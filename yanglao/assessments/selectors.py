@@ -15,7 +15,7 @@ from yanglao.accounts.models import Organisation
 from yanglao.accounts.scope import people, require_perm
 from yanglao.assessments.enums import OPEN, Level, RequestKind, Status
 from yanglao.assessments.models import Assessment
-from yanglao.core.errors import InvalidInput, NotFound
+from yanglao.core.errors import InvalidInput, NotFound, PermissionDenied
 from yanglao.core.permissions import Perm
 from yanglao.regions import codes
 from yanglao.regions.models import LEVEL_BY_LENGTH, Region
@@ -61,15 +61,15 @@ class AssessmentFilter:
     sort: str = "-created"
 
     def check(self) -> AssessmentFilter:
-        for name, allowed in (
-            ("statuses", Status.values),
-            ("kinds", RequestKind.values),
-            ("levels", Level.values),
+        for name, param, allowed in (
+            ("statuses", "status", Status.values),
+            ("kinds", "kind", RequestKind.values),
+            ("levels", "level", Level.values),
         ):
             values = [v for v in (getattr(self, name) or []) if v]
             bad = [v for v in values if v not in allowed]
             if bad:
-                raise InvalidInput(f"筛选条件无效：{'、'.join(bad)}", field=name)
+                raise InvalidInput(f"筛选条件无效：{'、'.join(bad)}", field=param)
             setattr(self, name, values)
         if self.sort not in SORTS:
             raise InvalidInput(f"排序方式“{self.sort}”无效，可用：{'、'.join(SORTS)}", field="sort")
@@ -145,8 +145,10 @@ class LevelRow:
 
 def level_statistics(actor: Any, region_code: str) -> tuple[Region, list[LevelRow], LevelRow]:
     """Elders with an effective level, by level, for each child region of `region_code`, plus those
-    in the registry without one. Two grouped queries, whatever the population."""
-    require_perm(actor, Perm.ELDERS_VIEW)
+    in the registry without one. Two grouped queries, whatever the population. For those who request
+    or review assessments (the figures are counts by region, not people)."""
+    if not (actor.has_perm(Perm.ASSESSMENTS_REVIEW) or actor.has_perm(Perm.ASSESSMENTS_REQUEST)):
+        raise PermissionDenied("您的角色没有查看评估统计的权限")
     region = Region.objects.filter(code=codes.normalize(region_code, field="region")).first()
     if region is None:
         raise NotFound(f"区域 {region_code} 不存在", field="region")

@@ -313,7 +313,7 @@ def assessment_review(*, actor: Any, assessment: Assessment, approve: bool, note
             if previous is not None:
                 previous.status = Status.SUPERSEDED
                 previous.save(update_fields=["status", "updated_at"])
-        assessment.status = Status.EFFECTIVE if definition.determines_ability_level else Status.SUPERSEDED
+        assessment.status = Status.EFFECTIVE if definition.determines_ability_level else Status.RECORDED
         assessment.valid_from = today
         assessment.valid_until = add_months(today, policy.value(VALIDITY, on=today)) - timedelta(days=1)
     else:
@@ -383,15 +383,23 @@ def assessments_follow_life_event(*, event: Any) -> int:
             assessment.status_before_cancel = ""
             assessment.cancel_reason = ""
             assessment.save()
-            audit.record("life-events", "assessment.restore", assessment, after={"status": assessment.status})
+            audit.record(
+                "life-events",
+                "assessment.restore",
+                assessment,
+                region_code=assessment.elder.residence_region_id,
+                after={"status": assessment.status},
+            )
             restored += 1
         return restored
     if event.kind not in (EventKind.DEATH, EventKind.MOVE_OUT):
         return 0
     changed = 0
     label = event.get_kind_display()
-    for assessment in Assessment.objects.select_for_update().filter(
-        elder_id=elder_id, status__in=[*OPEN, Status.EFFECTIVE]
+    for assessment in (
+        Assessment.objects.select_for_update(of=("self",))
+        .select_related("elder")
+        .filter(elder_id=elder_id, status__in=[*OPEN, Status.EFFECTIVE])
     ):
         assessment.status_before_cancel = assessment.status
         assessment.cancelled_for_event = event.pk
@@ -402,7 +410,13 @@ def assessments_follow_life_event(*, event: Any) -> int:
             assessment.status = Status.CANCELLED
             assessment.cancel_reason = f"老人{label}（{event.on}），评估申请自动撤销"
         assessment.save()
-        audit.record("life-events", "assessment.stop", assessment, after={"status": assessment.status})
+        audit.record(
+            "life-events",
+            "assessment.stop",
+            assessment,
+            region_code=assessment.elder.residence_region_id,
+            after={"status": assessment.status},
+        )
         changed += 1
     return changed
 
@@ -413,8 +427,10 @@ def assessments_expire_and_remind(*, today: date | None = None) -> dict[str, int
     today = today or timezone.localdate()
     expired = reminded = 0
     with transaction.atomic():
-        for assessment in Assessment.objects.select_for_update().filter(
-            status=Status.EFFECTIVE, valid_until__lt=today
+        for assessment in (
+            Assessment.objects.select_for_update(of=("self",))
+            .select_related("elder")
+            .filter(status=Status.EFFECTIVE, valid_until__lt=today)
         ):
             assessment.status = Status.EXPIRED
             assessment.save(update_fields=["status", "updated_at"])
@@ -422,6 +438,7 @@ def assessments_expire_and_remind(*, today: date | None = None) -> dict[str, int
                 "assessment-expiry",
                 "assessment.expire",
                 assessment,
+                region_code=assessment.elder.residence_region_id,
                 after={"valid_until": assessment.valid_until},
             )
             expired += 1

@@ -142,7 +142,9 @@ class _Reader:
     def fail(self, where: str, problem: str) -> DefinitionError:
         return DefinitionError(f"{self.path.name}: {where}: {problem}")
 
-    def mapping(self, value: Any, where: str, required: set[str], optional: set[str] | frozenset[str] = frozenset()) -> dict:
+    def mapping(
+        self, value: Any, where: str, required: set[str], optional: set[str] | frozenset[str] = frozenset()
+    ) -> dict:
         if not isinstance(value, dict):
             raise self.fail(where, "应为映射（键: 值）")
         missing = sorted(required - value.keys())
@@ -429,7 +431,7 @@ def all_instruments() -> dict[str, Instrument]:
     """Every instrument, shipped and added, by code; loaded once per process."""
     found: dict[str, Instrument] = {}
     for directory in _directories():
-        for path in sorted(directory.glob("*.yaml")):
+        for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
             instrument = load_file(path)
             if instrument.code in found:
                 raise DefinitionError(

@@ -148,3 +148,15 @@ def test_statistics_by_level_per_region(cast, client, assigned, second_assessor,
     community = next(r for r in rows if r.code == "120101001001")
     assert community.counts["severe"] == 1 and community.not_assessed == 1 and community.elders == 2
     assert client.get(reverse("assessments:statistics"), {"region": "120102"}).status_code == 404
+
+
+def test_statistics_are_for_those_who_request_or_review(cast, client):
+    client.force_login(cast.operator)
+    assert client.get(reverse("assessments:statistics")).status_code == 403
+    client.force_login(cast.community_worker)
+    assert client.get(reverse("assessments:statistics")).status_code == 200
+
+
+def test_a_malformed_elder_parameter_is_a_404(cast, client):
+    client.force_login(cast.community_worker)
+    assert client.get(reverse("assessments:request"), {"elder": "abc"}).status_code == 404

@@ -289,3 +289,28 @@ def test_the_daily_job_expires_and_reminds_once(cast, assigned, second_assessor)
     done.refresh_from_db()
     assert done.status == Status.EXPIRED
     assert selectors.effective_level(done.elder_id) is None
+
+
+def test_an_instrument_that_sets_no_level_is_recorded_beside_the_effective_level(
+    cast, elder, second_assessor
+):
+    from yanglao.assessments import instruments
+
+    barthel = instruments.get("barthel")
+    request = services.assessment_request(
+        actor=cast.community_worker, elder=elder, kind="first", instrument="barthel"
+    )
+    services.assessment_assign(
+        actor=cast.district_staff, assessment=request, organisation=cast.organisations["assessor"]
+    )
+    services.assessment_save_draft(
+        actor=cast.assessor,
+        assessment=request,
+        answers={k: i.max_score for k, i in barthel.items.items()},
+        assessed_on=timezone.localdate(),
+    )
+    services.assessment_attest(actor=cast.assessor, assessment=request)
+    services.assessment_attest(actor=second_assessor, assessment=request)
+    done = services.assessment_review(actor=cast.district_staff, assessment=request, approve=True)
+    assert (done.status, done.total, done.level_label) == (Status.RECORDED, 100, "无需依赖")
+    assert selectors.effective_level(elder.pk) is None
