@@ -177,7 +177,11 @@ class AssessmentOut(Schema):
     final_level: str
     level_label: str
     adjustments: list[dict[str, Any]]
+    notes: str
+    submitted_at: datetime | None
+    reviewed_at: datetime | None
     review_note: str
+    cancel_reason: str
     valid_from: date | None
     valid_until: date | None
     created_at: datetime
