@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 
 from django.db.models import TextChoices
-from django.utils import translation
+from django.utils import timezone, translation
 
 from yanglao.core import idcard, pii
 from yanglao.core.errors import InvalidInput
@@ -143,7 +143,7 @@ def clean_int(raw: Any, field: str, low: int, high: int, label: str) -> int | No
 def clean_date(raw: Any, field: str, label: str, today: date | None = None) -> date | None:
     """A date from a date cell, an Excel serial number, or text such as 2024-03-01, 2024/3/1,
     2024年3月1日 or 20240301. Dates after today are refused."""
-    today = today or date.today()
+    today = today or timezone.localdate()
     if raw is None or (isinstance(raw, str) and text(raw) == ""):
         return None
     value: date | None
@@ -229,7 +229,7 @@ def clean_facts(
 ) -> dict[str, Any]:
     """Clean every fact present in `raw`; collect all problems and raise one InvalidInput whose details
     name each field. With partial=False the required facts must be present."""
-    today = today or date.today()
+    today = today or timezone.localdate()
     cleaned: dict[str, Any] = {}
     problems: list[dict[str, str]] = []
     cleaners = {

@@ -203,3 +203,9 @@ def test_a_duplicate_id_number_is_shown_beside_the_field_not_on_an_error_page(ca
     )
     assert page.status_code == 200
     assert page.context["form"].errors["id_number"] == ["该身份证号码已登记，请搜索后修改原档案"]
+
+
+def test_the_region_picker_shows_no_template_comment(cast, client):
+    client.force_login(cast.district_staff)
+    page = client.get("/registry/elders/").content.decode()
+    assert "Cascading selects" not in page
