@@ -10,6 +10,8 @@ from yanglao.accounts.api_auth import BearerToken, Session
 from yanglao.assessments.api import router as assessments_router
 from yanglao.core.api import router as core_router
 from yanglao.core.errors import DomainError
+from yanglao.facilities.api import router as facilities_router
+from yanglao.providers.api import router as providers_router
 from yanglao.regions.api import router as regions_router
 from yanglao.registry.api import router as elders_router
 
@@ -70,3 +72,5 @@ api.add_router("/", core_router)
 api.add_router("/regions", regions_router)
 api.add_router("/elders", elders_router)
 api.add_router("/assessments", assessments_router)
+api.add_router("/providers", providers_router)
+api.add_router("/facilities", facilities_router)

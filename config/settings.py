@@ -90,6 +90,8 @@ INSTALLED_APPS = [
     "yanglao.accounts",
     "yanglao.registry",
     "yanglao.assessments",
+    "yanglao.providers",
+    "yanglao.facilities",
     "yanglao.analytics",
 ]
 
@@ -214,6 +216,14 @@ if YANGLAO_ENV == "test":
 WORKER_HEARTBEAT_SECONDS = env.integer("YANGLAO_WORKER_HEARTBEAT_SECONDS", 30, minimum=5, maximum=3600)
 
 # --- domain data ---------------------------------------------------------------------------------
+# The map's tile layer: an intranet tile server's URL template ({z}/{x}/{y}); empty = a plain background
+# with the points and region labels only (the platform never reaches the internet for tiles).
+MAP_TILE_URL = env.string("YANGLAO_MAP_TILE_URL", "")
+MAP_ATTRIBUTION = env.string("YANGLAO_MAP_ATTRIBUTION", "")
+if MAP_TILE_URL and not all(part in MAP_TILE_URL for part in ("{z}", "{x}", "{y}")):
+    raise ImproperlyConfigured(
+        "YANGLAO_MAP_TILE_URL must be a tile URL template with {z}, {x} and {y}, e.g. https://tiles.intranet/{z}/{x}/{y}.png"
+    )
 # Extra directories of assessment instrument definitions (*.yaml), beside the shipped ones.
 YANGLAO_INSTRUMENT_DIRS = env.csv_list("YANGLAO_INSTRUMENT_DIRS", [])
 

@@ -10,6 +10,8 @@ urlpatterns = [
     path("accounts/", include("yanglao.accounts.urls")),
     path("registry/", include("yanglao.registry.urls")),
     path("assessments/", include("yanglao.assessments.urls")),
+    path("providers/", include("yanglao.providers.urls")),
+    path("facilities/", include("yanglao.facilities.urls")),
     path("core/", include("yanglao.core.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -12,3 +12,4 @@ class AnalyticsConfig(AppConfig):
         from yanglao.core.permissions import Perm
 
         register(NavItem(label=_("首页"), url_name="analytics:home", perm=Perm.DASHBOARD_VIEW, order=0))
+        register(NavItem(label=_("服务地图"), url_name="analytics:map", perm=Perm.DASHBOARD_VIEW, order=35))

@@ -6,4 +6,5 @@ app_name = "analytics"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("map/", views.supply_map, name="map"),
 ]

@@ -134,3 +134,35 @@ def require_service(name: str, url: str) -> None:
     if services_required():
         pytest.fail(f"{message}, and it is required here (CI or YANGLAO_REQUIRE_SERVICES=1)")
     pytest.skip(f"!!! SKIPPED: {message} — start it to run this test !!!")
+
+
+def write_xlsx(path: Any, rows: list[list[Any]], *, sheet_name: str = "Sheet1") -> Any:
+    """A small .xlsx for import tests: strings as text cells, dates as date cells, None as empty."""
+    from datetime import date
+
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet(sheet_name)
+    as_date = book.add_format({"num_format": "yyyy-mm-dd"})
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value is None:
+                continue
+            if isinstance(value, date):
+                sheet.write_datetime(r, c, value, as_date)
+            elif isinstance(value, str):
+                sheet.write_string(r, c, value)
+            else:
+                sheet.write(r, c, value)
+    book.close()
+    return path
+
+
+def read_errors(path: Any) -> list[tuple[int, str, str, str]]:
+    """The 错误明细 sheet of an error workbook as (row, column, value, problem)."""
+    from python_calamine import CalamineWorkbook
+
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("错误明细").to_python()
+    assert rows[0] == ["行号", "列", "值", "问题"]
+    return [(int(r[0]), r[1], r[2], r[3]) for r in rows[1:]]

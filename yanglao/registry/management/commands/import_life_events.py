@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from yanglao.core.management.importcommand import ImportCommand
 from yanglao.registry import importing
-from yanglao.registry.management.commands.import_elders import ImportCommand
 
 
 class Command(ImportCommand):
