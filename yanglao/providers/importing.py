@@ -1,0 +1,128 @@
+"""Importing care workers from Excel/CSV, with the registry's row-level error workbook (core.rowimport).
+
+Each row goes through worker_register or worker_update (and worker_add_certificate when the row names a
+certificate), so a file is held to the rules of the form and the API. A worker is matched by ID number
+through its keyed hash; a blank cell changes nothing, so importing a file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+
+from yanglao.accounts.models import Organisation
+from yanglao.core import creditcode, rowimport
+from yanglao.core.errors import InvalidInput
+from yanglao.core.fields import lookup_value
+from yanglao.providers import services
+from yanglao.providers.enums import CertificateGrade
+from yanglao.providers.models import CareWorker, Certificate
+
+HEADERS = {
+    "姓名": "name",
+    "身份证号码": "id_number",
+    "所属机构统一社会信用代码": "organisation",
+    "手机号码": "phone",
+    "入职日期": "hired_on",
+    "健康证有效期至": "health_certificate_expires",
+    "证书等级": "certificate_grade",
+    "证书编号": "certificate_number",
+    "发证日期": "certificate_issued_on",
+    "备注": "note",
+}
+REQUIRED = {"name", "id_number", "organisation"}
+_CERTIFICATE = ("certificate_grade", "certificate_number", "certificate_issued_on")
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _organisation(raw: Any) -> Organisation:
+    code = creditcode.normalize(str(raw))
+    found = Organisation.objects.filter(credit_code=code).first()
+    if found is None:
+        raise InvalidInput(f"统一社会信用代码为“{code}”的服务机构尚未登记", field="organisation")
+    return found
+
+
+def _apply(actor: Any, values: dict[str, Any]) -> str:
+    facts = {name: value for name, value in values.items() if not _blank(value)}
+    certificate = {name: facts.pop(name) for name in _CERTIFICATE if name in facts}
+    if "organisation" in facts:
+        facts["organisation"] = _organisation(facts["organisation"])
+    existing = None
+    if facts.get("id_number"):
+        existing = CareWorker.objects.filter(
+            id_number_hash=lookup_value(CareWorker, "id_number", str(facts["id_number"]))
+        ).first()
+    if existing is None:
+        worker = services.worker_register(actor=actor, **facts)
+        outcome = "created"
+    else:
+        stamp = existing.updated_at
+        facts.pop("id_number", None)  # matched by it: unchanged by definition
+        worker = services.worker_update(actor=actor, worker=existing, **facts)
+        outcome = "unchanged" if worker.updated_at == stamp else "updated"
+    if certificate:
+        if len(certificate) != len(_CERTIFICATE):
+            missing = [HEADER_OF[n] for n in _CERTIFICATE if n not in certificate]
+            raise InvalidInput(
+                f"登记证书时请同时填写：{'、'.join(missing)}", field=_CERTIFICATE[len(certificate) - 1]
+            )
+        grade = str(certificate["certificate_grade"]).strip()
+        known = Certificate.objects.filter(
+            worker=worker, number=str(certificate["certificate_number"]).strip()
+        )
+        if not known.exists():
+            services.worker_add_certificate(
+                actor=actor,
+                worker=worker,
+                grade=grade,
+                number=certificate["certificate_number"],
+                issued_on=certificate["certificate_issued_on"],
+            )
+            outcome = "updated" if outcome == "unchanged" else outcome
+    return outcome
+
+
+HEADER_OF = {field_name: header for header, field_name in HEADERS.items()}
+
+
+def workers_import(
+    *, actor: Any, path: str | Path, errors_path: str | Path | None = None, progress: Any = None
+) -> rowimport.ImportResult:
+    """Register or update care workers from a spreadsheet; rejected rows go to the error workbook.
+    Who may import whom is the worker services' rule (the bureau, or a provider for its own staff)."""
+    return rowimport.import_rows(
+        path=path,
+        headers=HEADERS,
+        required=REQUIRED,
+        apply_row=lambda values: _apply(actor, values),
+        errors_path=errors_path,
+        title="护理员导入",
+        progress=progress,
+    )
+
+
+def template_workbook() -> bytes:
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    bold = book.add_format({"bold": True, "bg_color": "#F2F2F2"})
+    text = book.add_format({"num_format": "@"})  # ID and phone numbers must stay text
+    sheet = book.add_worksheet("护理员")
+    for column, (header, field_name) in enumerate(HEADERS.items()):
+        sheet.write_string(0, column, header + ("*" if field_name in REQUIRED else ""), bold)
+        sheet.set_column(column, column, 20, text)
+    choices = book.add_worksheet("可选值")
+    choices.write_row(0, 0, ("列", "可填"), bold)
+    choices.write_string(1, 0, "证书等级")
+    choices.write_string(1, 1, "、".join(str(label) for label in CertificateGrade.labels))
+    choices.write_string(2, 0, "日期")
+    choices.write_string(2, 1, "2026-03-01，或 Excel 日期")
+    choices.set_column(1, 1, 60)
+    book.close()
+    return buffer.getvalue()
