@@ -186,3 +186,36 @@ def import_rows(
         body=body,
         progress=progress,
     )
+
+
+def header_template(
+    headers: Mapping[str, str],
+    required: Collection[str],
+    *,
+    sheet_name: str,
+    choices: Mapping[str, str] | None = None,
+) -> bytes:
+    """A template workbook: the headers (required ones marked *) as text columns, and the accepted values
+    of coded columns on a second sheet (可选值)."""
+    import io
+
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    bold = book.add_format({"bold": True, "bg_color": "#F2F2F2"})
+    text = book.add_format({"num_format": "@"})  # ID numbers, codes and phones must stay text
+    sheet = book.add_worksheet(sheet_name)
+    for column, (header, field_name) in enumerate(headers.items()):
+        sheet.write_string(0, column, header + ("*" if field_name in required else ""), bold)
+        sheet.set_column(column, column, 18, text)
+    if choices:
+        values = book.add_worksheet("可选值")
+        values.write_row(0, 0, ("列", "可填"), bold)
+        for row, (column, accepted) in enumerate(choices.items(), start=1):
+            values.write_string(row, 0, column)
+            values.write_string(row, 1, accepted)
+        values.set_column(0, 0, 16)
+        values.set_column(1, 1, 100)
+    book.close()
+    return buffer.getvalue()

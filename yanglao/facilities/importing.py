@@ -11,9 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
-from django.utils import timezone
-
 from yanglao.accounts.models import Organisation
 from yanglao.accounts.scope import require_perm
 from yanglao.core import creditcode, rowimport
@@ -101,45 +98,17 @@ def facilities_import(
 
 
 def template_workbook() -> bytes:
-    """The downloadable template: Chinese headers (required ones marked *), an example row, and the
-    accepted values of the coded columns on a second sheet."""
-    import io
-
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    bold = book.add_format({"bold": True, "bg_color": "#F2F2F2"})
-    text = book.add_format({"num_format": "@"})
-    sheet = book.add_worksheet("养老设施")
-    for column, (header, field_name) in enumerate(HEADERS.items()):
-        sheet.write_string(0, column, header + ("*" if field_name in REQUIRED else ""), bold)
-        sheet.set_column(column, column, 16, text)
-    example = {
-        "name": "示例街道养老服务中心",
-        "kind": "街道养老服务中心/综合体",
-        "region": "120101001",
-        "address": "示例路1号",
-        "operating_model": OperatingModel.PUBLIC_PUBLIC.label,
-        "operator": "",
-        "services": "助餐、日托、精神慰藉",
-        "floor_area_m2": "1200",
-        "opening_hours": "8:00-17:30",
-        "filing_date": timezone.localdate().isoformat(),
-    }
-    for column, field_name in enumerate(HEADERS.values()):
-        sheet.write_string(1, column, str(example.get(field_name, "")))
-    choices = book.add_worksheet("可选值")
-    choices.write_row(0, 0, ("列", "可填"), bold)
-    rows = [
-        ("设施类别", "、".join(FacilityKind.objects.order_by("order").values_list("name", flat=True))),
-        ("运营模式", "、".join(str(label) for label in OperatingModel.labels)),
-        ("服务项目", "、".join(str(label) for label in ServiceCode.labels) + "（多个用顿号分开）"),
-        ("长护险定点", "是、否"),
-        ("等级", "1～5 或 一级～五级"),
-    ]
-    for index, (column, values) in enumerate(rows, start=1):
-        choices.write_string(index, 0, column)
-        choices.write_string(index, 1, values)
-    choices.set_column(0, 0, 14)
-    choices.set_column(1, 1, 120)
-    book.close()
-    return buffer.getvalue()
+    """The downloadable template: Chinese headers (required ones marked *) and the accepted values of
+    the coded columns."""
+    return rowimport.header_template(
+        HEADERS,
+        REQUIRED,
+        sheet_name="养老设施",
+        choices={
+            "设施类别": "、".join(FacilityKind.objects.order_by("order").values_list("name", flat=True)),
+            "运营模式": "、".join(str(label) for label in OperatingModel.labels),
+            "服务项目": "、".join(str(label) for label in ServiceCode.labels) + "（多个用顿号分开）",
+            "长护险定点": "是、否",
+            "等级": "1～5 或 一级～五级",
+        },
+    )

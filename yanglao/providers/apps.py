@@ -30,3 +30,30 @@ class ProvidersConfig(AppConfig):
         add_step(
             "providers.demo", 41, lambda **kw: import_string("yanglao.providers.demo.demo_providers")(**kw)
         )
+        _register_import()
+
+
+def _register_import() -> None:
+    """Care workers on the shared import page (registry.uploads), with the registry's error workbook."""
+    from yanglao.core.permissions import Perm
+    from yanglao.providers import importing
+    from yanglao.registry import uploads
+
+    uploads.register(
+        uploads.ImportKind(
+            code="workers",
+            label="护理员",
+            perm=Perm.PROVIDERS_MANAGE,
+            run=lambda *, actor, path, job_id, errors_path: importing.workers_import(
+                actor=actor,
+                path=path,
+                errors_path=errors_path,
+                progress=uploads.progress_for(job_id, "护理员导入", actor),
+            ),
+            template=lambda actor: importing.template_workbook(),
+            template_name="护理员导入模板.xlsx",
+            headers=lambda: [(h, f in importing.REQUIRED) for h, f in importing.HEADERS.items()],
+            notes=["按身份证号码新增或更新；填写证书等级、证书编号和发证日期时同时登记职业技能证书。"],
+            order=21,
+        )
+    )

@@ -7,11 +7,8 @@ through its keyed hash; a blank cell changes nothing, so importing a file twice 
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
-
-import xlsxwriter
 
 from yanglao.accounts.models import Organisation
 from yanglao.core import creditcode, rowimport
@@ -109,20 +106,12 @@ def workers_import(
 
 
 def template_workbook() -> bytes:
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    bold = book.add_format({"bold": True, "bg_color": "#F2F2F2"})
-    text = book.add_format({"num_format": "@"})  # ID and phone numbers must stay text
-    sheet = book.add_worksheet("护理员")
-    for column, (header, field_name) in enumerate(HEADERS.items()):
-        sheet.write_string(0, column, header + ("*" if field_name in REQUIRED else ""), bold)
-        sheet.set_column(column, column, 20, text)
-    choices = book.add_worksheet("可选值")
-    choices.write_row(0, 0, ("列", "可填"), bold)
-    choices.write_string(1, 0, "证书等级")
-    choices.write_string(1, 1, "、".join(str(label) for label in CertificateGrade.labels))
-    choices.write_string(2, 0, "日期")
-    choices.write_string(2, 1, "2026-03-01，或 Excel 日期")
-    choices.set_column(1, 1, 60)
-    book.close()
-    return buffer.getvalue()
+    return rowimport.header_template(
+        HEADERS,
+        REQUIRED,
+        sheet_name="护理员",
+        choices={
+            "证书等级": "、".join(str(label) for label in CertificateGrade.labels),
+            "日期": "2026-03-01，或 Excel 日期",
+        },
+    )

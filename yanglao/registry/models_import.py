@@ -12,6 +12,9 @@ from yanglao.core.models import TimeStampedModel
 
 class ImportRun(TimeStampedModel):
     class Kind(models.TextChoices):
+        """The registry's own kinds; higher apps add theirs (registry.uploads.KINDS), so the column
+        holds any registered code."""
+
         ELDERS = "elders", _("老年人信息")
         EVENTS = "events", _("生活事件（部门数据文件）")
 
@@ -31,7 +34,7 @@ class ImportRun(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    kind = models.CharField(_("导入内容"), max_length=10, choices=Kind.choices, default=Kind.ELDERS)
+    kind = models.CharField(_("导入内容"), max_length=20, default=Kind.ELDERS)
     state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.QUEUED)
     file_name = models.CharField(_("文件名"), max_length=200)
     # Paths relative to MEDIA_ROOT.
@@ -53,6 +56,12 @@ class ImportRun(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.file_name}（{self.get_state_display()}）"
+
+    @property
+    def kind_label(self) -> str:
+        from yanglao.registry.uploads import label_of
+
+        return label_of(self.kind)
 
     @property
     def finished(self) -> bool:

@@ -7,16 +7,10 @@ from typing import Any
 
 from django_tasks import task
 
-from yanglao.registry import importing
+from yanglao.registry import uploads
 
 
 @task(takes_context=True)
-def import_elders(context: Any, run_id: int) -> dict[str, Any]:
-    """Import an uploaded elder file (importing.elders_import) and keep the outcome on its run."""
-    return importing.import_run_execute(run_id=run_id, job_id=context.task_result.id)
-
-
-@task(takes_context=True)
-def import_life_events(context: Any, run_id: int) -> dict[str, Any]:
-    """Import an uploaded life-event file (importing.events_import) and keep the outcome on its run."""
-    return importing.import_run_execute(run_id=run_id, job_id=context.task_result.id)
+def import_file(context: Any, run_id: int) -> dict[str, Any]:
+    """Import an uploaded file by its kind (registry.uploads.KINDS) and keep the outcome on its run."""
+    return uploads.import_run_execute(run_id=run_id, job_id=context.task_result.id)

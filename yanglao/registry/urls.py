@@ -26,6 +26,7 @@ from yanglao.registry import views_import  # noqa: E402
 urlpatterns += [
     path("import/", views_import.import_page, name="import"),
     path("import/template.xlsx", views_import.import_template, name="import_template"),
+    path("import/template/<str:kind>.xlsx", views_import.import_template, name="import_template_kind"),
     path("import/<str:job_id>/", views_import.import_status, name="import_status"),
     path("import/<str:job_id>/errors.xlsx", views_import.import_errors, name="import_errors"),
 ]

@@ -1,5 +1,6 @@
-"""Pages of the elder import: the upload with its progress bar, the template, the status fragment that
-the page polls, and the error workbook (for the user who uploaded the file only)."""
+"""The import page: upload with its progress bar, templates, the status fragment that the page polls,
+and the error workbook (for the user who uploaded the file only). One page for every kind of import
+(registry.uploads.KINDS): elders and life events, and what higher apps register (facilities, workers)."""
 
 from __future__ import annotations
 
@@ -11,34 +12,42 @@ from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from yanglao.accounts.scope import require_perm
-from yanglao.core.errors import InvalidInput, NotFound
+from yanglao.core.errors import DomainError, NotFound, PermissionDenied
 from yanglao.core.models import JobProgress
-from yanglao.core.permissions import Perm
-from yanglao.registry import importing, validation
+from yanglao.registry import uploads
 from yanglao.registry.models_import import ImportRun
 
 
 class UploadForm(forms.Form):
-    kind = forms.ChoiceField(label="导入内容", choices=ImportRun.Kind.choices, initial=ImportRun.Kind.ELDERS)
+    kind = forms.ChoiceField(label="导入内容")
     file = forms.FileField(
         label="文件",
         error_messages={"required": "请选择要上传的文件", "empty": "文件是空的", "invalid": "上传的不是文件"},
     )
 
+    def __init__(self, *args, kinds: list[uploads.ImportKind], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(k.code, k.label) for k in kinds]
 
-def _page(request, form: UploadForm, run: ImportRun | None = None, status: int = 200):
+
+def _kinds(request) -> list[uploads.ImportKind]:
+    kinds = uploads.kinds_for(request.user)
+    if not kinds:
+        raise PermissionDenied("您的角色没有批量导入的权限")
+    return kinds
+
+
+def _page(request, form: UploadForm, kinds, run: ImportRun | None = None, status: int = 200):
     return render(
         request,
         "registry/import.html",
         {
             "form": form,
+            "kinds": kinds,
             "run": run,
             "job": _job(run),
-            "runs": importing.import_runs_recent(request.user),
-            "columns": validation.COLUMNS,
-            "event_headers": list(importing.EVENT_HEADERS),
-            "max_mb": importing.MAX_UPLOAD_BYTES // (1024 * 1024),
+            "runs": uploads.import_runs_recent(request.user),
+            "max_mb": uploads.MAX_UPLOAD_BYTES // (1024 * 1024),
         },
         status=status,
     )
@@ -52,41 +61,43 @@ def _job(run: ImportRun | None) -> JobProgress | None:
 
 @login_required
 def import_page(request):
-    """GET: the upload form, the template link and the user's recent imports. POST: keep the file,
-    queue its import and go to its progress bar."""
-    require_perm(request.user, Perm.ELDERS_IMPORT)
+    """GET: the upload form, the templates and the user's recent imports (?kind= preselects one).
+    POST: keep the file, queue its import and go to its progress bar."""
+    kinds = _kinds(request)
     if request.method != "POST":
-        return _page(request, UploadForm())
-    form = UploadForm(request.POST, request.FILES)
+        initial = (
+            request.GET.get("kind") if request.GET.get("kind") in {k.code for k in kinds} else kinds[0].code
+        )
+        return _page(request, UploadForm(kinds=kinds, initial={"kind": initial}), kinds)
+    form = UploadForm(request.POST, request.FILES, kinds=kinds)
     if form.is_valid():
         try:
-            run = importing.import_submit(
+            run = uploads.import_submit(
                 actor=request.user, kind=form.cleaned_data["kind"], upload=form.cleaned_data["file"]
             )
-        except InvalidInput as error:
+        except DomainError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
             return redirect(reverse("registry:import_status", args=[run.job_id]))
-    return _page(request, form, status=400)
+    return _page(request, form, kinds, status=400)
 
 
 @login_required
 def import_status(request, job_id: str):
     """One import: the progress bar while it runs, then the counts and the error workbook's link.
     An htmx poll gets the fragment alone."""
-    require_perm(request.user, Perm.ELDERS_IMPORT)
-    run = importing.import_run_get(request.user, job_id)
+    run = uploads.import_run_get(request.user, job_id)
     if request.htmx:
         return render(request, "registry/import_status.html", {"run": run, "job": _job(run)})
-    return _page(request, UploadForm(), run)
+    kinds = _kinds(request)
+    return _page(request, UploadForm(kinds=kinds, initial={"kind": run.kind}), kinds, run)
 
 
 @login_required
 def import_errors(request, job_id: str):
     """The error workbook of a finished import, for the user who uploaded the file."""
-    require_perm(request.user, Perm.ELDERS_IMPORT)
-    run = importing.import_run_get(request.user, job_id)
-    path = importing.errors_file_path(run)
+    run = uploads.import_run_get(request.user, job_id)
+    path = uploads.errors_file_path(run)
     if path is None:
         raise NotFound("该次导入没有错误工作簿")
     stem = run.file_name.rsplit(".", 1)[0] or "导入"
@@ -94,8 +105,8 @@ def import_errors(request, job_id: str):
 
 
 @login_required
-def import_template(request):
-    """The template with the Chinese headers, hints, valid options and the user's community codes."""
-    require_perm(request.user, Perm.ELDERS_IMPORT)
-    content = importing.template_workbook(request.user)
-    return FileResponse(io.BytesIO(content), as_attachment=True, filename=importing.TEMPLATE_FILE_NAME)
+def import_template(request, kind: str = ImportRun.Kind.ELDERS):
+    """The template of one kind: Chinese headers, hints and the accepted values."""
+    chosen = uploads.kind_get(request.user, kind)
+    content = chosen.template(request.user)
+    return FileResponse(io.BytesIO(content), as_attachment=True, filename=chosen.template_name)
