@@ -28,7 +28,7 @@ from yanglao.core.errors import DomainError
 from yanglao.core.jobs import Progress
 from yanglao.core.sheets import RowError
 
-MAX_ERRORS_KEPT = 1000  # in memory, for the page and the JSON line; the workbook holds all of them
+MAX_ERRORS_KEPT = 10_000  # in ImportResult.errors, for the page and the command; the workbook holds all
 OUTCOMES = ("created", "updated", "unchanged")
 IGNORED_HEADERS = ("序号", "编号（可空）")
 

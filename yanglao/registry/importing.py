@@ -17,21 +17,19 @@ from __future__ import annotations
 
 import io
 import operator
-import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from yanglao.accounts.scope import covers, people, require_perm
-from yanglao.core import audit, crypto, sheets
-from yanglao.core.errors import DomainError, InvalidInput, NotFound
+from yanglao.core import audit, crypto, rowimport, sheets
+from yanglao.core.errors import DomainError, InvalidInput
 from yanglao.core.fields import EncryptedTextField, LookupHashField
 from yanglao.core.jobs import Progress
 from yanglao.core.permissions import Perm
@@ -50,7 +48,6 @@ from yanglao.registry.enums import (
     Status,
 )
 from yanglao.registry.models import Elder, LifeEvent
-from yanglao.registry.models_import import ImportRun
 
 # Rows per transaction. A row holds ~5 KB while its batch is cleaned and written (raw and cleaned
 # facts, parameters): with the ID numbers already seen (~110 bytes a row) the batch is most of an
@@ -59,9 +56,6 @@ from yanglao.registry.models_import import ImportRun
 # speed, 3,000 → 54 MB ~4% slower, 2,000 → 48 MB ~10% slower.
 BATCH_SIZE = 4000
 EVENT_BATCH_SIZE = 500
-MAX_ERRORS_KEPT = 10_000  # in ImportResult.errors; the error workbook holds every one
-UPLOAD_SUFFIXES = (".xlsx", ".xls", ".csv")
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 # Columns of the elder file: the template's (validation.COLUMNS), and 出生日期 / 性别, which many
 # departments' sheets carry; they are checked against the ID number, which is what is stored.
@@ -98,58 +92,9 @@ EVENT_REQUIRED = {"id_number", "kind", "on"}
 IMPORTABLE_EVENTS = [kind for kind in EventKind if kind != EventKind.CORRECTION]
 
 
-@dataclass
-class ImportResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0  # rows
-    errors: list[RowError] = field(default_factory=list)  # the first MAX_ERRORS_KEPT problems
-    error_count: int = 0  # problems (a row may have several)
-    header_problems: list[RowError] = field(default_factory=list)
-    errors_path: str | None = None
-
-    def counts(self) -> dict[str, int]:
-        return {
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "rejected": self.rejected,
-        }
-
-
-class _Report:
-    """Collects the rejected rows into the result and, when asked for, the error workbook."""
-
-    def __init__(self, result: ImportResult, errors_path: str | Path | None, title: str) -> None:
-        self.result = result
-        self.title = title
-        self.book = sheets.ErrorWorkbook(errors_path, title=title) if errors_path else None
-
-    def reject(self, problems: list[RowError]) -> None:
-        self.result.rejected += 1
-        for problem in problems:
-            self.problem(problem)
-
-    def problem(self, problem: RowError) -> None:
-        self.result.error_count += 1
-        if len(self.result.errors) < MAX_ERRORS_KEPT:
-            self.result.errors.append(problem)
-        if self.book is not None:
-            self.book.add(problem)
-
-    def close(self, file_name: str) -> None:
-        if self.book is None:
-            return
-        r = self.result
-        summary = {
-            "文件": file_name,
-            "新增": r.created,
-            "更新": r.updated,
-            "未变": r.unchanged,
-            "错误行数": r.rejected,
-        }
-        self.result.errors_path = str(self.book.close(summary))
+# The result and the error report are the platform's (core.rowimport), shared with every import.
+ImportResult = rowimport.ImportResult
+_Report = rowimport.Report
 
 
 def _is_person(actor: Any) -> bool:
@@ -176,41 +121,25 @@ def _run(
     required: set[str],
     body: Callable[[sheets.Table, _Report, Progress | None], None],
 ) -> ImportResult:
-    """What both imports share: permission, progress, the header check and the error workbook."""
+    """What both imports share: permission and progress here; the header check and the error workbook
+    are core.rowimport's, as for every import."""
     if _is_person(actor):
         require_perm(actor, Perm.ELDERS_IMPORT)
     progress = Progress.start(job_id, name, owner=actor) if job_id else None
-    result = ImportResult()
-    report = _Report(result, errors_path, name)
-    try:
-        with sheets.open_table(path, headers, required=required, ignored=IGNORED_HEADERS) as table:
-            if table.header_problems:
-                # A wrong header would put values in the wrong facts: nothing from the file is taken.
-                result.header_problems = table.header_problems
-                for problem in table.header_problems:
-                    report.problem(problem)
-                result.rejected = sum(len(batch) for batch in table.batches())
-            else:
-                body(table, report, progress)
-    except DomainError as error:
-        if progress:
-            progress.fail(error.message)
-        raise
-    finally:
-        report.close(Path(path).name)
-    if progress:
-        if result.header_problems:
-            progress.finish("表头有误，未导入：" + result.header_problems[0].problem)
-        else:
-            progress.finish(_summary(result))
-    return result
+    return rowimport.run_import(
+        path=path,
+        headers=headers,
+        required=required,
+        errors_path=errors_path,
+        title=name,
+        body=body,
+        progress=progress,
+        ignored=IGNORED_HEADERS,
+    )
 
 
 def _summary(result: ImportResult) -> str:
-    return (
-        f"新增 {result.created:,}，更新 {result.updated:,}，未变 {result.unchanged:,}，"
-        f"错误 {result.rejected:,} 行"
-    )
+    return result.summary()
 
 
 def _clean_identity(name: str, value: Any, today: date) -> tuple[Any, str | None]:
@@ -703,107 +632,6 @@ def _events(actor: Any, table: sheets.Table, report: _Report, progress: Progress
         done += len(batch)
         if progress:
             progress.update(100 * done / max(total, done, 1), f"已处理 {done:,} / {max(total, done):,} 行")
-
-
-# --- uploads from the page ------------------------------------------------------------------------
-def import_submit(*, actor: Any, kind: str, upload: Any) -> ImportRun:
-    """Keep an uploaded file (xlsx/xls/csv, at most 50 MB) and queue its import as a background task;
-    the import itself checks the rows."""
-    require_perm(actor, Perm.ELDERS_IMPORT)
-    if kind not in ImportRun.Kind.values:
-        raise InvalidInput(f"导入内容“{kind}”无效", field="kind")
-    name = Path(upload.name or "").name
-    suffix = Path(name).suffix.lower()
-    if suffix not in UPLOAD_SUFFIXES:
-        raise InvalidInput("只能上传 Excel（.xlsx、.xls）或 CSV（.csv）文件", field="file")
-    if upload.size > MAX_UPLOAD_BYTES:
-        raise InvalidInput(
-            f"文件过大（{upload.size / 1048576:.1f} MB），最大 50 MB，请分成几个文件上传", field="file"
-        )
-    if not upload.size:
-        raise InvalidInput("文件是空的", field="file")
-    relative = Path("imports") / f"{uuid.uuid4().hex}{suffix}"
-    target = Path(settings.MEDIA_ROOT) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("wb") as handle:
-        for chunk in upload.chunks():
-            handle.write(chunk)
-    from yanglao.registry import tasks  # tasks import this module
-
-    task = tasks.import_elders if kind == ImportRun.Kind.ELDERS else tasks.import_life_events
-    # The database task backend enqueues in this transaction: the worker sees the job together with
-    # its run, or neither (and the page learns the job id at once).
-    with transaction.atomic():
-        run = ImportRun.objects.create(owner=actor, kind=kind, file_name=name[:200], file=str(relative))
-        job = task.enqueue(run.pk)
-        ImportRun.objects.filter(pk=run.pk, job_id__isnull=True).update(job_id=job.id)
-    run.refresh_from_db()
-    return run
-
-
-def import_run_execute(*, run_id: int, job_id: str) -> dict[str, Any]:
-    """Run a queued import (the background task's body) and keep its outcome on the ImportRun."""
-    run = ImportRun.objects.select_related("owner").get(pk=run_id)
-    ImportRun.objects.filter(pk=run.pk).update(job_id=job_id, state=ImportRun.State.RUNNING)
-    source = Path(settings.MEDIA_ROOT) / run.file
-    errors_relative = Path(run.file).with_name(f"{Path(run.file).stem}-errors.xlsx")
-    target = elders_import if run.kind == ImportRun.Kind.ELDERS else events_import
-    try:
-        result = target(
-            actor=run.owner,
-            path=source,
-            job_id=job_id,
-            errors_path=Path(settings.MEDIA_ROOT) / errors_relative,
-        )
-    except DomainError as error:
-        ImportRun.objects.filter(pk=run.pk).update(
-            state=ImportRun.State.FAILED, message=error.message[:300], finished_at=timezone.now()
-        )
-        source.unlink(missing_ok=True)
-        return {"failed": error.message}
-    except Exception:
-        ImportRun.objects.filter(pk=run.pk).update(
-            state=ImportRun.State.FAILED,
-            message="导入时发生内部错误，请联系管理员",
-            finished_at=timezone.now(),
-        )
-        Progress(job_id).fail("导入时发生内部错误，请联系管理员")
-        raise
-    ImportRun.objects.filter(pk=run.pk).update(
-        state=ImportRun.State.DONE,
-        created_count=result.created,
-        updated_count=result.updated,
-        unchanged_count=result.unchanged,
-        rejected_count=result.rejected,
-        header_problems=[p.problem for p in result.header_problems],
-        errors_file=str(errors_relative) if result.error_count else "",
-        message=_summary(result)[:300],
-        finished_at=timezone.now(),
-    )
-    # The uploaded file is a list of people's ID numbers: once imported it is not kept (the error
-    # workbook, with the rejected rows only, stays for its owner). An internal error keeps it to retry.
-    source.unlink(missing_ok=True)
-    return result.counts()
-
-
-# --- reads for the page -----------------------------------------------------------------------------
-def import_runs_recent(actor: Any, limit: int = 10) -> list[ImportRun]:
-    return list(ImportRun.objects.filter(owner=actor).order_by("-created_at", "-id")[:limit])
-
-
-def import_run_get(actor: Any, job_id: str) -> ImportRun:
-    """One import of the actor's own; anyone else's is answered as not found."""
-    run = ImportRun.objects.filter(job_id=job_id).first()
-    if run is None or not _is_person(actor) or run.owner_id != actor.pk:
-        raise NotFound("未找到该导入记录")
-    return run
-
-
-def errors_file_path(run: ImportRun) -> Path | None:
-    if not run.errors_file:
-        return None
-    path = Path(settings.MEDIA_ROOT) / run.errors_file
-    return path if path.exists() else None
 
 
 # --- the template ----------------------------------------------------------------------------------
