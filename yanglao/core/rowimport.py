@@ -127,6 +127,11 @@ def run_import(
     return result
 
 
+def is_blank(value: Any) -> bool:
+    """An empty cell: on an update it changes nothing."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def row_errors(
     number: int, values: Mapping[str, Any], error: DomainError, labels: Mapping[str, str]
 ) -> list[RowError]:

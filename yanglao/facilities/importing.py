@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from yanglao.accounts.models import Organisation
 from yanglao.accounts.scope import require_perm
-from yanglao.core import creditcode, rowimport
+from yanglao.accounts.selectors import organisation_by_credit_code
+from yanglao.core import rowimport
 from yanglao.core.errors import InvalidInput
 from yanglao.core.permissions import Perm
 from yanglao.facilities import services
@@ -47,22 +47,10 @@ HEADERS = {
 REQUIRED = {"name", "kind", "region", "operating_model"}
 
 
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _operator(raw: Any) -> Organisation:
-    code = creditcode.normalize(str(raw))
-    found = Organisation.objects.filter(credit_code=code).first()
-    if found is None:
-        raise InvalidInput(f"统一社会信用代码为“{code}”的运营机构尚未登记", field="operator")
-    return found
-
-
 def _apply(actor: Any, values: dict[str, Any]) -> str:
-    facts = {name: value for name, value in values.items() if not _blank(value)}
+    facts = {name: value for name, value in values.items() if not rowimport.is_blank(value)}
     if "operator" in facts:
-        facts["operator"] = _operator(facts["operator"])
+        facts["operator"] = organisation_by_credit_code(facts["operator"], field="operator", role="运营机构")
     name, region = str(facts.get("name", "")).strip(), facts.get("region")
     existing = None
     if name and region:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from yanglao.accounts.models import Organisation
-from yanglao.core import creditcode, rowimport
+from yanglao.accounts.selectors import organisation_by_credit_code
+from yanglao.core import rowimport
 from yanglao.core.errors import InvalidInput
 from yanglao.core.fields import lookup_value
 from yanglao.providers import services
@@ -34,23 +34,13 @@ REQUIRED = {"name", "id_number", "organisation"}
 _CERTIFICATE = ("certificate_grade", "certificate_number", "certificate_issued_on")
 
 
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _organisation(raw: Any) -> Organisation:
-    code = creditcode.normalize(str(raw))
-    found = Organisation.objects.filter(credit_code=code).first()
-    if found is None:
-        raise InvalidInput(f"统一社会信用代码为“{code}”的服务机构尚未登记", field="organisation")
-    return found
-
-
 def _apply(actor: Any, values: dict[str, Any]) -> str:
-    facts = {name: value for name, value in values.items() if not _blank(value)}
+    facts = {name: value for name, value in values.items() if not rowimport.is_blank(value)}
     certificate = {name: facts.pop(name) for name in _CERTIFICATE if name in facts}
     if "organisation" in facts:
-        facts["organisation"] = _organisation(facts["organisation"])
+        facts["organisation"] = organisation_by_credit_code(
+            facts["organisation"], field="organisation", role="服务机构"
+        )
     existing = None
     if facts.get("id_number"):
         existing = CareWorker.objects.filter(

@@ -3,6 +3,7 @@ and renders; a service's errors are shown beside the fields in Chinese."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -239,6 +240,17 @@ def _back_to(provider: Provider, tab: str) -> str:
     return f"{reverse('providers:provider_detail', args=[provider.pk])}?tab={tab}"
 
 
+def _submit(request, form, service: Callable[[dict[str, Any]], Any], done: str) -> None:
+    """A side form on the detail page: its service runs when the form is valid; the outcome is a message."""
+    error = None
+    if form.is_valid():
+        try:
+            service(form.cleaned_data)
+        except DomainError as problem:
+            error = problem
+    _report(request, form, error, done)
+
+
 def _report(request, form, error: DomainError | None, done: str) -> None:
     """A side form on the detail page: a message on top (its fields are short, the tab shows again)."""
     if error is None and form.is_valid():
@@ -262,13 +274,12 @@ def _report(request, form, error: DomainError | None, done: str) -> None:
 def provider_status(request, provider_id: int):
     provider = selectors.provider_get(request.user, provider_id)
     form = ProviderStatusForm(request.POST)
-    error = None
-    if form.is_valid():
-        try:
-            services.provider_set_status(actor=request.user, provider=provider, **form.cleaned_data)
-        except DomainError as problem:
-            error = problem
-    _report(request, form, error, _("合作状态已更新"))
+    _submit(
+        request,
+        form,
+        lambda data: services.provider_set_status(actor=request.user, provider=provider, **data),
+        _("合作状态已更新"),
+    )
     return redirect(_back_to(provider, "facts"))
 
 
@@ -277,15 +288,14 @@ def provider_status(request, provider_id: int):
 def provider_areas(request, provider_id: int):
     provider = selectors.provider_get(request.user, provider_id)
     form = AreasForm(request.POST, regions=region_options(request.user))
-    error = None
-    if form.is_valid():
-        try:
-            services.provider_set_service_areas(
-                actor=request.user, provider=provider, regions=form.cleaned_data["service_areas"]
-            )
-        except DomainError as problem:
-            error = problem
-    _report(request, form, error, _("服务区域已保存"))
+    _submit(
+        request,
+        form,
+        lambda data: services.provider_set_service_areas(
+            actor=request.user, provider=provider, regions=data["service_areas"]
+        ),
+        _("服务区域已保存"),
+    )
     return redirect(_back_to(provider, "areas"))
 
 
@@ -294,13 +304,12 @@ def provider_areas(request, provider_id: int):
 def offer_save(request, provider_id: int):
     provider = selectors.provider_get(request.user, provider_id)
     form = OfferForm(request.POST, items=[(i.code, i.name) for i in selectors.catalogue_items()])
-    error = None
-    if form.is_valid():
-        try:
-            services.offer_set(actor=request.user, provider=provider, **form.cleaned_data)
-        except DomainError as problem:
-            error = problem
-    _report(request, form, error, _("报价已保存"))
+    _submit(
+        request,
+        form,
+        lambda data: services.offer_set(actor=request.user, provider=provider, **data),
+        _("报价已保存"),
+    )
     return redirect(_back_to(provider, "offers"))
 
 
@@ -515,13 +524,12 @@ def _worker_tab(worker, tab: str) -> str:
 def worker_status(request, worker_id: int):
     worker = selectors.worker_get(request.user, worker_id)
     form = WorkerStatusForm(request.POST)
-    error = None
-    if form.is_valid():
-        try:
-            services.worker_set_status(actor=request.user, worker=worker, **form.cleaned_data)
-        except DomainError as problem:
-            error = problem
-    _report(request, form, error, _("状态已更新"))
+    _submit(
+        request,
+        form,
+        lambda data: services.worker_set_status(actor=request.user, worker=worker, **data),
+        _("状态已更新"),
+    )
     return redirect(_worker_tab(worker, "facts"))
 
 
@@ -530,13 +538,12 @@ def worker_status(request, worker_id: int):
 def certificate_create(request, worker_id: int):
     worker = selectors.worker_get(request.user, worker_id)
     form = CertificateForm(request.POST)
-    error = None
-    if form.is_valid():
-        try:
-            services.worker_add_certificate(actor=request.user, worker=worker, **form.cleaned_data)
-        except DomainError as problem:
-            error = problem
-    _report(request, form, error, _("已登记证书"))
+    _submit(
+        request,
+        form,
+        lambda data: services.worker_add_certificate(actor=request.user, worker=worker, **data),
+        _("已登记证书"),
+    )
     return redirect(_worker_tab(worker, "certificates"))
 
 
@@ -545,13 +552,12 @@ def certificate_create(request, worker_id: int):
 def training_create(request, worker_id: int):
     worker = selectors.worker_get(request.user, worker_id)
     form = TrainingForm(request.POST)
-    error = None
-    if form.is_valid():
-        try:
-            services.worker_add_training(actor=request.user, worker=worker, **form.cleaned_data)
-        except DomainError as problem:
-            error = problem
-    _report(request, form, error, _("已登记培训记录"))
+    _submit(
+        request,
+        form,
+        lambda data: services.worker_add_training(actor=request.user, worker=worker, **data),
+        _("已登记培训记录"),
+    )
     return redirect(_worker_tab(worker, "training"))
 
 
