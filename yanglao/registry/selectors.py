@@ -95,7 +95,9 @@ def elders_visible(actor: Any) -> QuerySet[Elder]:
     """Every elder the actor may see: by region, and for an organisation-bound role only the elders an
     app has linked to its organisation (ORGANISATION_LINKS)."""
     require_perm(actor, Perm.ELDERS_VIEW)
-    return people(actor, Elder.objects.all(), region_field="residence_region_id", organisation_field=_linked_to)
+    return people(
+        actor, Elder.objects.all(), region_field="residence_region_id", organisation_field=_linked_to
+    )
 
 
 def elder_get(actor: Any, elder_id: int) -> Elder:
