@@ -13,7 +13,7 @@ from typing import Any
 
 from yanglao.accounts.scope import require_perm
 from yanglao.accounts.selectors import organisation_by_credit_code
-from yanglao.core import rowimport
+from yanglao.core import rowimport, sheets
 from yanglao.core.errors import InvalidInput
 from yanglao.core.permissions import Perm
 from yanglao.facilities import services
@@ -51,6 +51,8 @@ def _apply(actor: Any, values: dict[str, Any]) -> str:
     facts = {name: value for name, value in values.items() if not rowimport.is_blank(value)}
     if "operator" in facts:
         facts["operator"] = organisation_by_credit_code(facts["operator"], field="operator", role="运营机构")
+    if "region" in facts:
+        facts["region"] = sheets.display(facts["region"])  # a code typed as a number: 120101001.0 → 120101001
     name, region = str(facts.get("name", "")).strip(), facts.get("region")
     existing = None
     if name and region:

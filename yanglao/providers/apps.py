@@ -55,5 +55,6 @@ def _register_import() -> None:
             headers=lambda: [(h, f in importing.REQUIRED) for h, f in importing.HEADERS.items()],
             notes=["按身份证号码新增或更新；填写证书等级、证书编号和发证日期时同时登记职业技能证书。"],
             order=21,
+            allowed=importing.may_import,
         )
     )

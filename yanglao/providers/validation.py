@@ -14,6 +14,7 @@ from django.db import models
 
 from yanglao.core.errors import InvalidInput
 from yanglao.providers.models import LATITUDE_RANGE, LONGITUDE_RANGE
+from yanglao.registry.validation import parse_date
 
 T = TypeVar("T")
 
@@ -144,17 +145,12 @@ def integer(raw: Any, *, field: str, label: str, minimum: int, maximum: int, uni
 
 
 def day(raw: Any, *, field: str, label: str, required: bool = True) -> date | None:
-    """A date, or text in ISO form (2026-03-01)."""
-    if raw is None or raw == "":
-        if required:
-            raise InvalidInput(f"请填写{label}", field=field)
-        return None
-    if isinstance(raw, date):
-        return raw
-    try:
-        return date.fromisoformat(str(raw).strip())
-    except ValueError:
-        raise InvalidInput(f"{label}“{raw}”不是有效日期，应写作 2026-03-01", field=field) from None
+    """A date: a date cell, an Excel serial number, or text such as 2026-03-01 or 2026年3月1日 (the
+    registry's reading of dates, so every form and import accepts the same spellings)."""
+    value = parse_date(raw, field, label)
+    if value is None and required:
+        raise InvalidInput(f"请填写{label}", field=field)
+    return value
 
 
 def not_after(value: date | None, limit: date, *, field: str, label: str) -> None:

@@ -140,36 +140,34 @@ def clean_int(raw: Any, field: str, low: int, high: int, label: str) -> int | No
     return number
 
 
-def clean_date(raw: Any, field: str, label: str, today: date | None = None) -> date | None:
+def parse_date(raw: Any, field: str, label: str) -> date | None:
     """A date from a date cell, an Excel serial number, or text such as 2024-03-01, 2024/3/1,
-    2024年3月1日 or 20240301. Dates after today are refused."""
-    today = today or timezone.localdate()
+    2024年3月1日 or 20240301 (blank: None)."""
     if raw is None or (isinstance(raw, str) and text(raw) == ""):
         return None
-    value: date | None
     if isinstance(raw, datetime):
-        value = raw.date()
-    elif isinstance(raw, date):
-        value = raw
-    elif isinstance(raw, int | float) and not isinstance(raw, bool):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
         if not 1 <= raw < 2958466:
             raise InvalidInput(f"{label}“{raw}”不是有效的日期", field=field)
-        value = EXCEL_EPOCH + timedelta(days=int(raw))
-    else:
-        words = text(raw).replace(" ", "")
-        value = None
-        for pattern in _DATE_PATTERNS:
-            match = pattern.match(words)
-            if match:
-                try:
-                    value = date(*(int(part) for part in match.groups()))
-                except ValueError:
-                    raise InvalidInput(f"{label}“{words}”不是有效的日期", field=field) from None
-                break
-        if value is None:
-            raise InvalidInput(f"{label}“{words}”无法识别，请按 2024-03-01 的格式填写", field=field)
-    assert value is not None
-    if value > today:
+        return EXCEL_EPOCH + timedelta(days=int(raw))
+    words = text(raw).replace(" ", "")
+    for pattern in _DATE_PATTERNS:
+        match = pattern.match(words)
+        if match:
+            try:
+                return date(*(int(part) for part in match.groups()))
+            except ValueError:
+                raise InvalidInput(f"{label}“{words}”不是有效的日期", field=field) from None
+    raise InvalidInput(f"{label}“{words}”无法识别，请按 2024-03-01 的格式填写", field=field)
+
+
+def clean_date(raw: Any, field: str, label: str, today: date | None = None) -> date | None:
+    """parse_date, refusing dates after today (a birth, an event, a filing)."""
+    value = parse_date(raw, field, label)
+    if value is not None and value > (today or timezone.localdate()):
         raise InvalidInput(f"{label} {value.isoformat()} 晚于今天", field=field)
     return value
 

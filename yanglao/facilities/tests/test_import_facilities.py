@@ -133,3 +133,14 @@ def test_the_template_has_the_headers_and_the_accepted_values(db):
     assert "设施名称*" in header and "服务项目" in header
     values = dict(book.get_sheet_by_name("可选值").to_python()[1:])
     assert "社区日间照料中心" in values["设施类别"]
+
+
+def test_a_region_code_typed_as_a_number_still_matches_on_the_second_import(cast, tmp_path):
+    data = [HEADER[:4], ["数字代码中心", "社区日间照料中心", 120101001001, "公办公营"]]
+    assert run(tmp_path, "n1.xlsx", data).created == 1
+    assert run(tmp_path, "n2.xlsx", data).counts() == {
+        "created": 0,
+        "updated": 0,
+        "unchanged": 1,
+        "rejected": 0,
+    }

@@ -74,3 +74,30 @@ def test_the_command_prints_one_json_line(cast, tmp_path):
     out = io.StringIO()
     call_command("import_workers", str(path), "--json", stdout=out)
     assert json.loads(out.getvalue()) == {"created": 1, "updated": 0, "unchanged": 0, "rejected": 3}
+
+
+def test_certificate_problems_name_the_files_columns_and_serial_dates_are_read(cast, tmp_path):
+    code = cast.organisations["provider"].credit_code
+    data = [
+        HEADER + ["入职日期"],
+        [1, "甲", worker_id(date(1970, 1, 1)), code, None, "宗师", "X-1", date(2020, 1, 1), 45000],
+        [2, "乙", worker_id(date(1971, 1, 1)), code, None, "初级", "X-2", None, None],
+    ]
+    result = importing.workers_import(
+        actor="tests", path=write_xlsx(tmp_path / "w.xlsx", data), errors_path=tmp_path / "e.xlsx"
+    )
+    problems = {row: column for row, column, _, _ in read_errors(result.errors_path)}
+    assert problems == {2: "证书等级", 3: "发证日期"}
+
+
+def test_a_provider_admin_may_use_the_import_page_for_workers(cast, client):
+    client.force_login(cast.provider_admin)
+    page = client.get("/registry/import/").content.decode()
+    assert 'value="workers"' in page and 'value="elders"' not in page
+
+
+def test_a_serial_hiring_date_is_accepted(cast, tmp_path):
+    code = cast.organisations["provider"].credit_code
+    data = [HEADER[:4] + ["入职日期"], [1, "丙", worker_id(date(1972, 1, 1)), code, 45000]]
+    importing.workers_import(actor="tests", path=write_xlsx(tmp_path / "w.xlsx", data))
+    assert CareWorker.objects.get().hired_on == date(2023, 3, 15)
