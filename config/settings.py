@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "yanglao.accounts",
     "yanglao.registry",
     "yanglao.assessments",
+    "yanglao.benefits",
     "yanglao.providers",
     "yanglao.facilities",
     "yanglao.analytics",

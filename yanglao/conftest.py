@@ -46,3 +46,19 @@ def tianjin(transactional_db):
 def live_cast(tianjin, transactional_db, cast):
     """The cast, created after the regions and committed, so a live server sees them."""
     return cast
+
+
+@pytest.fixture
+def make_elder(db):
+    """make_elder(region="120101001001", born=…, male=…, **facts): an elder registered by a test job."""
+    from datetime import date
+
+    from yanglao.core.testing import make_id
+    from yanglao.registry import services
+
+    def make(region: str = "120101001001", *, born: date = date(1940, 5, 17), male: bool = True, **facts):
+        facts.setdefault("name", "张建国")
+        facts.setdefault("id_number", make_id(region[:6], born, male))
+        return services.elder_register(actor="tests", residence_region=region, **facts)
+
+    return make

@@ -7,7 +7,6 @@ from yanglao.accounts.models import Organisation
 from yanglao.accounts.roles import Role
 from yanglao.assessments import instruments, services
 from yanglao.core.testing import make_credit_code, make_user
-from yanglao.registry.tests.conftest import make_elder  # noqa: F401  (the registry's fixture)
 
 GB = instruments.get("gbt42195-2022")
 
@@ -38,7 +37,7 @@ def other_assessor(cast):
 
 
 @pytest.fixture
-def elder(make_elder):  # noqa: F811  (the registry fixture, imported above)
+def elder(make_elder):
     return make_elder("120101001001", born=date(1938, 2, 3), name="王秀兰")
 
 

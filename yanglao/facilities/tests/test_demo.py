@@ -13,7 +13,6 @@ from yanglao.core.models import AuditLog
 from yanglao.facilities import demo, validation
 from yanglao.facilities.models import Facility
 from yanglao.regions.models import Region
-from yanglao.registry.tests.conftest import make_elder  # noqa: F401  (the registry's fixture)
 
 DISTRICTS = 16  # Tianjin
 
@@ -92,7 +91,7 @@ def test_names_come_from_the_real_streets_and_communities(db):
     assert all(f.region.name.endswith(("镇", "乡")) for f in townships)
 
 
-def test_only_districts_with_elders_get_facilities(make_elder):  # noqa: F811
+def test_only_districts_with_elders_get_facilities(make_elder):
     make_elder("120101001001")
     make_elder("120116001016", name="李桂英")
     demo.demo_facilities(elders=20_000)

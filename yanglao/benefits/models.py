@@ -1,0 +1,138 @@
+"""Programmes (versioned policy records loaded from packs), monthly runs and entitlements (DOMAIN.md §3).
+
+An entitlement is one (programme, beneficiary, period) with its amount, the rule version that decided it
+and a reason a clerk can read; the unique key is what makes a run idempotent and a payment single."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from yanglao.core.models import TimeStampedModel
+
+
+class Target(models.TextChoices):
+    ELDER = "elder", _("老年人")
+    FACILITY = "facility", _("养老设施")
+    WORKER = "worker", _("护理员")
+
+
+class Payment(models.TextChoices):
+    CASH = "cash", _("发放至银行账户")
+    SERVICE_CREDIT = "service_credit", _("计入服务账户")
+
+
+class Frequency(models.TextChoices):
+    MONTHLY = "monthly", _("按月")
+    YEARLY = "yearly", _("按年")
+    ONCE = "once", _("一次性")
+
+
+class Programme(TimeStampedModel):
+    """One version of a programme's rule. A changed rule is a new version; entitlements keep theirs."""
+
+    code = models.CharField(_("项目代码"), max_length=80, db_index=True)
+    version = models.PositiveIntegerField(_("版本"))
+    pack = models.CharField(_("政策包"), max_length=40)
+    name = models.CharField(_("项目名称"), max_length=120)
+    jurisdiction = models.CharField(_("适用区域"), max_length=12)
+    target = models.CharField(_("补贴对象"), max_length=10, choices=Target.choices)
+    payment = models.CharField(_("发放方式"), max_length=16, choices=Payment.choices)
+    frequency = models.CharField(_("发放频次"), max_length=10, choices=Frequency.choices)
+    pay_month = models.PositiveSmallIntegerField(_("按年发放月份"), null=True, blank=True)
+    valid_from = models.DateField(_("生效日期"))
+    valid_until = models.DateField(_("失效日期"), null=True, blank=True)
+    rule = models.JSONField(_("规则"))
+    assumed = models.JSONField(_("待确认的假设值"), default=list, blank=True)
+    note = models.TextField(_("说明"), blank=True)
+    source = models.CharField(_("政策依据"), max_length=300, blank=True)
+    source_file = models.CharField(_("政策包文件"), max_length=120, blank=True)
+    is_current = models.BooleanField(_("当前版本"), default=True)
+    loaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("补贴项目")
+        verbose_name_plural = _("补贴项目")
+        ordering = ["code", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["code", "version"], name="programme_code_version_unique"),
+            models.UniqueConstraint(
+                fields=["code"], condition=models.Q(is_current=True), name="programme_one_current_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.code} v{self.version}）"
+
+
+class BenefitRun(TimeStampedModel):
+    """A monthly run for a period: which programmes are done, so a killed run resumes where it stopped."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", _("计算中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    period = models.DateField(_("期间"), db_index=True)  # the first day of the month
+    state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.RUNNING)
+    programmes_done = models.JSONField(_("已完成的项目"), default=list, blank=True)
+    totals = models.JSONField(_("汇总"), default=dict, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    message = models.CharField(_("说明"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("补贴计算")
+        verbose_name_plural = _("补贴计算")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.period:%Y-%m}（{self.get_state_display()}）"
+
+
+class Entitlement(models.Model):
+    """What one beneficiary is owed by one programme for one period, and why."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("待审核")
+        REVIEWED = "reviewed", _("区级已审核")
+        APPROVED = "approved", _("市级已审批")
+        PAID = "paid", _("已发放")
+        FAILED = "failed", _("发放失败")
+
+    programme = models.ForeignKey(
+        Programme, verbose_name=_("补贴项目"), on_delete=models.PROTECT, related_name="+"
+    )
+    programme_code = models.CharField(_("项目代码"), max_length=80)
+    target = models.CharField(_("补贴对象"), max_length=10, choices=Target.choices)
+    beneficiary_id = models.BigIntegerField(_("对象编号"))
+    region_code = models.CharField(_("所在区域"), max_length=12, db_index=True)
+    period = models.DateField(_("期间"))
+    amount = models.DecimalField(_("金额（元）"), max_digits=12, decimal_places=2)
+    reason = models.CharField(_("依据"), max_length=300)
+    payment = models.CharField(_("发放方式"), max_length=16, choices=Payment.choices)
+    state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.DRAFT)
+    run = models.ForeignKey(BenefitRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("计算时间"))
+
+    class Meta:
+        verbose_name = _("补贴明细")
+        verbose_name_plural = _("补贴明细")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme_code", "target", "beneficiary_id", "period"],
+                name="entitlement_once_per_period",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["period", "programme_code"]),
+            models.Index(fields=["target", "beneficiary_id", "period"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.programme_code} {self.beneficiary_id} {self.period:%Y-%m} {self.amount}"
