@@ -136,3 +136,44 @@ class Entitlement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.programme_code} {self.beneficiary_id} {self.period:%Y-%m} {self.amount}"
+
+
+class ServiceAccount(models.Model):
+    """An elder's service account (服务券/电子账户): the balance is kept beside an append-only ledger, and
+    the database refuses a negative balance, so two debits at once can never overdraw it."""
+
+    elder_id = models.BigIntegerField(_("老年人编号"), unique=True)
+    balance = models.DecimalField(_("余额（元）"), max_digits=12, decimal_places=2, default=0)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("服务账户")
+        verbose_name_plural = _("服务账户")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(balance__gte=0), name="service_account_not_negative")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.elder_id}: {self.balance}"
+
+
+class LedgerEntry(models.Model):
+    """One movement of a service account: a monthly credit from an approved entitlement, or a debit for
+    a service (orders). Never changed or deleted; a correction is another entry."""
+
+    account = models.ForeignKey(ServiceAccount, on_delete=models.PROTECT, related_name="entries")
+    amount = models.DecimalField(_("金额（元）"), max_digits=12, decimal_places=2)  # + credit, − debit
+    entitlement = models.OneToOneField(
+        Entitlement, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entry"
+    )
+    reference = models.CharField(_("业务单号"), max_length=60, blank=True)
+    note = models.CharField(_("摘要"), max_length=300)
+    created_at = models.DateTimeField(_("记账时间"))
+
+    class Meta:
+        verbose_name = _("服务账户流水")
+        verbose_name_plural = _("服务账户流水")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.amount:+} {self.note}"

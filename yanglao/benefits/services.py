@@ -16,14 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, CharField, DecimalField, Q, Sum, Value, When
+from django.db.models import Case, CharField, DecimalField, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from yanglao.accounts.scope import require_perm
+from yanglao.accounts.scope import require_perm, require_region
 from yanglao.benefits import conditions, packs
-from yanglao.benefits.models import BenefitRun, Entitlement, Programme
+from yanglao.benefits.models import BenefitRun, Entitlement, LedgerEntry, Programme, ServiceAccount
 from yanglao.core import audit
-from yanglao.core.errors import InvalidInput
+from yanglao.core.errors import Conflict, InvalidInput
 from yanglao.core.permissions import Perm
 from yanglao.regions import codes
 from yanglao.registry.enums import Status as ElderStatus
@@ -114,6 +115,13 @@ def _applies(programme: Programme, first: date, last: date) -> bool:
 def beneficiaries(programme: Programme, first: date, region: str | None = None) -> Any:
     """(beneficiary id, region code, amount, reason) of everyone the programme pays for the period
     starting on `first`: one query, the amount and the reason computed in SQL."""
+    return eligible(programme, first, region).values_list(
+        "pk", REGION_FIELD[programme.target], "benefit_amount", "benefit_reason"
+    )
+
+
+def eligible(programme: Programme, first: date, region: str | None = None) -> Any:
+    """The beneficiaries as a queryset annotated with benefit_amount and benefit_reason."""
     target = programme.target
     field = REGION_FIELD[target]
     queryset = conditions.base_queryset(target).filter(codes.within(programme.jurisdiction, field))
@@ -139,10 +147,8 @@ def beneficiaries(programme: Programme, first: date, region: str | None = None) 
             *(When(r.condition, then=Value(_reason(programme, r.label), output_field=text)) for r in rows),
             output_field=text,
         )
-    return (
-        queryset.annotate(benefit_amount=amount, benefit_reason=reason)
-        .filter(benefit_amount__isnull=False)
-        .values_list("pk", field, "benefit_amount", "benefit_reason")
+    return queryset.annotate(benefit_amount=amount, benefit_reason=reason).filter(
+        benefit_amount__isnull=False
     )
 
 
@@ -249,3 +255,131 @@ def benefits_run(
         run.save(update_fields=["state", "finished_at", "updated_at"])
         audit.record(actor, "benefits.run", run, region_code=region or "", after={"period": first, **scope})
     return run
+
+
+@transaction.atomic
+def entitlements_review(*, actor: Any, period: date, district: str) -> int:
+    """A district confirms its computed entitlements for the period (区级审核): draft → reviewed."""
+    if _is_person(actor):
+        require_perm(actor, Perm.BENEFITS_REVIEW)
+    district = codes.normalize(district, field="district")
+    if len(district) != 6:
+        raise InvalidInput("请选择区县（6 位区划代码）", field="district")
+    if _is_person(actor):
+        require_region(actor, district)
+    first = period.replace(day=1)
+    count = Entitlement.objects.filter(
+        period=first, region_code__startswith=district, state=Entitlement.State.DRAFT
+    ).update(state=Entitlement.State.REVIEWED)
+    if not count:
+        raise Conflict(f"{district} {first:%Y-%m} 没有待审核的补贴明细", field="district")
+    audit.record(
+        actor,
+        "benefits.review",
+        region_code=district,
+        object_type="benefits.period",
+        object_id=f"{first:%Y-%m}",
+        after={"count": count},
+    )
+    return count
+
+
+@transaction.atomic
+def entitlements_approve(*, actor: Any, period: date) -> dict[str, Any]:
+    """The city approves a period once every district has reviewed it (市级审批): reviewed → approved,
+    and service-credit entitlements are added to the elders' service accounts, each exactly once."""
+    if _is_person(actor):
+        require_perm(actor, Perm.BENEFITS_APPROVE)
+    first = period.replace(day=1)
+    period_rows = Entitlement.objects.filter(period=first)
+    waiting = sorted(
+        {
+            code[:6]
+            for code in period_rows.filter(state=Entitlement.State.DRAFT).values_list(
+                "region_code", flat=True
+            )
+        }
+    )
+    if waiting:
+        raise Conflict(f"以下区县尚未审核：{'、'.join(waiting)}", field="period")
+    approved = period_rows.filter(state=Entitlement.State.REVIEWED).update(state=Entitlement.State.APPROVED)
+    if not approved:
+        raise Conflict(f"{first:%Y-%m} 没有待审批的补贴明细", field="period")
+    credited = _credit_service_accounts(first)
+    audit.record(
+        actor,
+        "benefits.approve",
+        object_type="benefits.period",
+        object_id=f"{first:%Y-%m}",
+        after={"approved": approved, "credited": credited},
+    )
+    return {"approved": approved, "credited": credited}
+
+
+def _credit_service_accounts(first: date) -> int:
+    """Set-based: open the missing accounts, write one ledger entry per approved service-credit
+    entitlement not yet credited, and add the period's credits to the balances."""
+    credits = Entitlement.objects.filter(
+        period=first,
+        target="elder",
+        payment="service_credit",
+        state=Entitlement.State.APPROVED,
+        ledger_entry__isnull=True,
+    )
+    missing = credits.exclude(beneficiary_id__in=ServiceAccount.objects.values("elder_id"))
+    ServiceAccount.objects.bulk_create(
+        [ServiceAccount(elder_id=e) for e in missing.values_list("beneficiary_id", flat=True).distinct()],
+        batch_size=5000,
+        ignore_conflicts=True,
+    )
+    accounts = dict(
+        ServiceAccount.objects.filter(elder_id__in=credits.values("beneficiary_id")).values_list(
+            "elder_id", "pk"
+        )
+    )
+    now = timezone.now()
+    entries = [
+        LedgerEntry(
+            account_id=accounts[elder], amount=amount, entitlement_id=pk, note=reason[:300], created_at=now
+        )
+        for pk, elder, amount, reason in credits.values_list(
+            "pk", "beneficiary_id", "amount", "reason"
+        ).iterator()
+    ]
+    LedgerEntry.objects.bulk_create(entries, batch_size=5000)
+    # This call's entries share one `created_at`: the sum below adds exactly them, once.
+    added = (
+        LedgerEntry.objects.filter(account=OuterRef("pk"), entitlement__period=first, created_at=now)
+        .values("account")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    ServiceAccount.objects.filter(pk__in=[e.account_id for e in entries]).update(
+        balance=F("balance") + Coalesce(Subquery(added), Value(Decimal(0)))
+    )
+    return len(entries)
+
+
+@transaction.atomic
+def service_account_debit(
+    *, actor: Any, elder_id: int, amount: Decimal, reference: str, note: str
+) -> LedgerEntry:
+    """Pay for a service from the elder's account, never below zero (the orders app calls it)."""
+    amount = Decimal(amount)
+    if amount <= 0:
+        raise InvalidInput("扣款金额应大于 0", field="amount")
+    account = ServiceAccount.objects.select_for_update().filter(elder_id=elder_id).first()
+    if account is None or account.balance < amount:
+        balance = account.balance if account else Decimal(0)
+        raise Conflict(f"服务账户余额不足：余额 {balance} 元，需 {amount} 元", field="amount")
+    ServiceAccount.objects.filter(pk=account.pk).update(balance=F("balance") - amount)
+    entry = LedgerEntry.objects.create(
+        account=account, amount=-amount, reference=reference[:60], note=note[:300], created_at=timezone.now()
+    )
+    audit.record(
+        actor,
+        "service_account.debit",
+        entry,
+        after={"elder": elder_id, "amount": amount, "reference": reference},
+    )
+    return entry

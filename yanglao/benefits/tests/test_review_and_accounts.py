@@ -1,0 +1,94 @@
+"""District review, city approval, service accounts credited once and never overdrawn; differences from
+the previous period; what-if without writing."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from yanglao.benefits import selectors, services
+from yanglao.benefits.models import Entitlement, LedgerEntry, ServiceAccount
+from yanglao.benefits.tests.conftest import PACK
+from yanglao.benefits.tests.test_benefits_run import NOVEMBER, setup_city
+from yanglao.core.errors import Conflict, PermissionDenied
+from yanglao.registry import services as registry_services
+
+
+def test_review_then_approval_credits_service_accounts_once(cast, make_elder, pack_file):
+    people = setup_city(make_elder, pack_file)
+    services.benefits_run(actor="tests", period=NOVEMBER)
+    with pytest.raises(Conflict, match="120101"):
+        services.entitlements_approve(actor=cast.city_admin, period=NOVEMBER)
+    with pytest.raises(PermissionDenied):
+        services.entitlements_review(actor=cast.community_worker, period=NOVEMBER, district="120101")
+    with pytest.raises(PermissionDenied):
+        services.entitlements_review(actor=cast.other_district_staff, period=NOVEMBER, district="120101")
+    assert services.entitlements_review(actor=cast.district_staff, period=NOVEMBER, district="120101") == 5
+    with pytest.raises(PermissionDenied):
+        services.entitlements_approve(actor=cast.district_staff, period=NOVEMBER)
+    result = services.entitlements_approve(actor=cast.city_admin, period=NOVEMBER)
+    # service credit: hardship (300 + 200) and care (400); the senior allowance is cash
+    assert result == {"approved": 5, "credited": 3}
+    balances = dict(ServiceAccount.objects.values_list("elder_id", "balance"))
+    assert balances == {
+        people["低保85"].pk: Decimal("300"),
+        people["低收入70"].pk: Decimal("200"),
+        people["一般92"].pk: Decimal("400"),
+    }
+    with pytest.raises(Conflict):
+        services.entitlements_approve(actor=cast.city_admin, period=NOVEMBER)
+    assert LedgerEntry.objects.count() == 3
+
+
+def test_a_service_account_is_never_overdrawn(cast, make_elder, pack_file):
+    people = setup_city(make_elder, pack_file)
+    services.benefits_run(actor="tests", period=NOVEMBER)
+    services.entitlements_review(actor="tests", period=NOVEMBER, district="120101")
+    services.entitlements_approve(actor="tests", period=NOVEMBER)
+    elder = people["低收入70"].pk
+    services.service_account_debit(
+        actor="tests", elder_id=elder, amount=Decimal("150"), reference="O-1", note="助洁"
+    )
+    with pytest.raises(Conflict, match="余额不足"):
+        services.service_account_debit(
+            actor="tests", elder_id=elder, amount=Decimal("60"), reference="O-2", note="助浴"
+        )
+    assert ServiceAccount.objects.get(elder_id=elder).balance == Decimal("50")
+    assert sum(
+        LedgerEntry.objects.filter(account__elder_id=elder).values_list("amount", flat=True)
+    ) == Decimal("50")
+
+
+def test_differences_from_the_previous_period_name_new_stopped_and_changed(db, make_elder, pack_file):
+    people = setup_city(make_elder, pack_file)
+    services.benefits_run(actor="tests", period=date(2026, 10, 1))
+    registry_services.elder_update(actor="tests", elder=people["低收入70"], economic_status="subsistence")
+    registry_services.elder_record_event(
+        actor="tests", elder=people["低保85"], kind="death", on=date(2026, 10, 20)
+    )
+    newcomer = make_elder(born=date(1950, 1, 1), economic_status="low_income", name="新低收入")
+    services.benefits_run(actor="tests", period=NOVEMBER)
+    found = selectors.differences("testcity.hardship", NOVEMBER)
+    assert (found.new, found.stopped, found.changed) == (1, 1, 1)
+    assert found.samples["new"][0]["beneficiary_id"] == newcomer.pk
+    assert found.samples["stopped"][0]["beneficiary_id"] == people["低保85"].pk
+    changed = found.samples["changed"][0]
+    assert (changed["before_amount"], changed["amount"]) == (Decimal("200"), Decimal("300"))
+    assert "低收入" in changed["before_reason"] and "低保" in changed["reason"]
+
+
+def test_what_if_evaluates_a_draft_without_writing(db, make_elder, pack_file, tmp_path):
+    setup_city(make_elder, pack_file)
+    services.policies_load(actor="tests", path=pack_file())
+    draft = pack_file(PACK.replace("amount: 300, label: 低保", "amount: 350, label: 低保"), "draft.yaml")
+    results = {r.code: r for r in selectors.whatif(path=draft, period=NOVEMBER)}
+    hardship = results["testcity.hardship"]
+    assert (hardship.heads, hardship.cost) == (2, Decimal("550"))
+    assert hardship.by_district == {"120101": {"heads": 2, "cost": Decimal("550")}}
+    assert hardship.replaces == {"version": 1, "heads": 2, "cost": Decimal("500")}
+    assert not Entitlement.objects.exists()
+
+
+def test_review_of_an_empty_district_is_refused(cast, db):
+    with pytest.raises(Conflict):
+        services.entitlements_review(actor=cast.district_staff, period=NOVEMBER, district="120101")
