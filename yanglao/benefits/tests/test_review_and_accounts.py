@@ -92,3 +92,18 @@ def test_what_if_evaluates_a_draft_without_writing(db, make_elder, pack_file, tm
 def test_review_of_an_empty_district_is_refused(cast, db):
     with pytest.raises(Conflict):
         services.entitlements_review(actor=cast.district_staff, period=NOVEMBER, district="120101")
+
+
+def test_the_whatif_command_prints_one_json_line(db, make_elder, pack_file):
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    setup_city(make_elder, pack_file)
+    out = io.StringIO()
+    call_command("whatif_benefits", "--policy", str(pack_file()), "--period", "2026-11", "--json", stdout=out)
+    rows = json.loads(out.getvalue())
+    assert rows["testcity.senior"]["heads"] == 2 and rows["testcity.senior"]["cost"] == "600"
+    assert rows["testcity.senior"]["by_district"] == {"120101": {"heads": 2, "cost": "600"}}
+    assert not Entitlement.objects.exists()
