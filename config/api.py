@@ -8,6 +8,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from yanglao.accounts.api_auth import BearerToken, Session
 from yanglao.assessments.api import router as assessments_router
+from yanglao.benefits.api import router as benefits_router
 from yanglao.core.api import router as core_router
 from yanglao.core.errors import DomainError
 from yanglao.facilities.api import router as facilities_router
@@ -72,5 +73,6 @@ api.add_router("/", core_router)
 api.add_router("/regions", regions_router)
 api.add_router("/elders", elders_router)
 api.add_router("/assessments", assessments_router)
+api.add_router("/benefits", benefits_router)
 api.add_router("/providers", providers_router)
 api.add_router("/facilities", facilities_router)

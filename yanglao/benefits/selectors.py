@@ -128,3 +128,24 @@ def whatif(*, path: str | Path, period: date, jurisdiction: str | None = None) -
     if not found:
         raise InvalidInput("政策文件中没有补贴项目", field="policy")
     return found
+
+
+def elder_benefits(elder_id: int, *, limit: int = 24) -> dict[str, Any]:
+    """An elder's latest entitlements, service-account balance and ledger (the elder's page, the API).
+    The caller has already checked that the elder is in scope."""
+    from yanglao.benefits.models import LedgerEntry, ServiceAccount
+
+    account = ServiceAccount.objects.filter(elder_id=elder_id).first()
+    return {
+        "balance": account.balance if account else Decimal(0),
+        "entitlements": list(
+            Entitlement.objects.filter(target="elder", beneficiary_id=elder_id)
+            .order_by("-period", "programme_code")
+            .values("programme_code", "period", "amount", "reason", "payment", "state")[:limit]
+        ),
+        "ledger": list(
+            LedgerEntry.objects.filter(account__elder_id=elder_id)
+            .order_by("-created_at", "-id")
+            .values("amount", "note", "reference", "created_at")[:limit]
+        ),
+    }
