@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from yanglao.core.fields import EncryptedTextField, LookupHashField
 from yanglao.core.models import TimeStampedModel
 
 
@@ -177,3 +178,32 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.amount:+} {self.note}"
+
+
+def account_digits(raw: str) -> str:
+    """A bank account number without the spaces people type in groups of four."""
+    return "".join(str(raw).split())
+
+
+class BankAccount(models.Model):
+    """Where an elder's cash benefits are paid (社保卡 or a bank account); the number is personal data,
+    stored encrypted with a keyed hash, masked on screens and rosters."""
+
+    elder_id = models.BigIntegerField(_("老年人编号"), unique=True)
+    bank_name = models.CharField(_("开户行"), max_length=100)
+    account_name = models.CharField(_("户名"), max_length=50)
+    account_number = EncryptedTextField(_("账号"), normalize=account_digits)
+    account_number_hash = LookupHashField(source="account_number")
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("发放账户")
+        verbose_name_plural = _("发放账户")
+
+    def __str__(self) -> str:
+        return f"{self.account_name} {self.bank_name}"
+
+    @property
+    def masked_number(self) -> str:
+        number = self.account_number or ""
+        return number[:4] + "*" * max(0, len(number) - 8) + number[-4:] if len(number) > 8 else "****"

@@ -383,3 +383,46 @@ def service_account_debit(
         after={"elder": elder_id, "amount": amount, "reference": reference},
     )
     return entry
+
+
+@transaction.atomic
+def bank_account_set(
+    *, actor: Any, elder: Any, bank_name: str, account_name: str, account_number: str
+) -> Any:
+    """Register or change where an elder's cash benefits are paid (audited; the number is masked there)."""
+    from yanglao.benefits.models import BankAccount
+
+    if _is_person(actor):
+        require_perm(actor, Perm.ELDERS_EDIT)
+        require_region(actor, elder.residence_region_id, hide=True)
+    number = "".join(str(account_number or "").split())
+    problems = []
+    if not (bank_name or "").strip():
+        problems.append({"field": "bank_name", "message": "请填写开户行"})
+    if not (account_name or "").strip():
+        problems.append({"field": "account_name", "message": "请填写户名"})
+    if not number.isdigit() or not 12 <= len(number) <= 30:
+        problems.append({"field": "account_number", "message": "账号应为 12～30 位数字"})
+    if problems:
+        raise InvalidInput(problems[0]["message"], field=problems[0]["field"], details=problems)
+    account, created = BankAccount.objects.update_or_create(
+        elder_id=elder.pk,
+        defaults={
+            "bank_name": bank_name.strip(),
+            "account_name": account_name.strip(),
+            "account_number": number,
+        },
+    )
+    audit.record(
+        actor,
+        "benefits.bank_account",
+        account,
+        region_code=elder.residence_region_id,
+        after={
+            "elder": elder.pk,
+            "bank": account.bank_name,
+            "account": account.masked_number,
+            "new": created,
+        },
+    )
+    return account
