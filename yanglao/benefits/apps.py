@@ -8,6 +8,7 @@ class BenefitsConfig(AppConfig):
     verbose_name = _("补贴津贴")
 
     def ready(self) -> None:
+        from yanglao.benefits import receivers  # noqa: F401  (follows deaths and moves)
         from yanglao.benefits.views import elder_tab
         from yanglao.registry import tabs
 

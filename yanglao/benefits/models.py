@@ -117,7 +117,17 @@ class Entitlement(models.Model):
     amount = models.DecimalField(_("金额（元）"), max_digits=12, decimal_places=2)
     reason = models.CharField(_("依据"), max_length=300)
     payment = models.CharField(_("发放方式"), max_length=16, choices=Payment.choices)
+
+    class Kind(models.TextChoices):
+        REGULAR = "regular", _("正常发放")
+        RECOVERY = "recovery", _("追回")
+
     state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.DRAFT)
+    # A recovery is a negative entitlement beside the one paid in error (a death reported late).
+    # db_default: the run's INSERT … SELECT names only the columns it computes.
+    kind = models.CharField(
+        _("类型"), max_length=10, choices=Kind.choices, default=Kind.REGULAR, db_default=Kind.REGULAR
+    )
     run = models.ForeignKey(BenefitRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(_("计算时间"))
 
@@ -126,7 +136,7 @@ class Entitlement(models.Model):
         verbose_name_plural = _("补贴明细")
         constraints = [
             models.UniqueConstraint(
-                fields=["programme_code", "target", "beneficiary_id", "period"],
+                fields=["programme_code", "target", "beneficiary_id", "period", "kind"],
                 name="entitlement_once_per_period",
             )
         ]

@@ -165,7 +165,7 @@ def _write(programme: Programme, run: BenefitRun, first: date, region: str | Non
     """Replace the programme's draft entitlements for the period with a fresh computation, in one
     transaction; reviewed, approved and paid ones stay and are not computed again."""
     existing = Entitlement.objects.filter(
-        programme_code=programme.code, target=programme.target, period=first
+        programme_code=programme.code, target=programme.target, period=first, kind=Entitlement.Kind.REGULAR
     )
     if region:
         existing = existing.filter(region_code__startswith=region)
@@ -203,7 +203,9 @@ def _write(programme: Programme, run: BenefitRun, first: date, region: str | Non
                 *params,
             ],
         )
-    totals = Entitlement.objects.filter(programme_code=programme.code, target=programme.target, period=first)
+    totals = Entitlement.objects.filter(
+        programme_code=programme.code, target=programme.target, period=first, kind=Entitlement.Kind.REGULAR
+    )
     if region:
         totals = totals.filter(region_code__startswith=region)
     summary = totals.aggregate(total=Sum("amount"))
@@ -320,6 +322,7 @@ def _credit_service_accounts(first: date) -> int:
     """Set-based: open the missing accounts, write one ledger entry per approved service-credit
     entitlement not yet credited, and add the period's credits to the balances."""
     credits = Entitlement.objects.filter(
+        amount__gt=0,
         period=first,
         target="elder",
         payment="service_credit",
@@ -426,3 +429,59 @@ def bank_account_set(
         },
     )
     return account
+
+
+@transaction.atomic
+def entitlements_follow_life_event(*, event: Any) -> dict[str, int]:
+    """A death or a move out of the city stops entitlements from the next month (DOMAIN.md §1, §3):
+    unpaid ones of later months are withdrawn, and cash already approved or paid for them gets a
+    recovery entitlement (追回, a negative amount) that goes through review and approval like any other.
+    Correcting the event withdraws the recoveries not yet approved; the next run pays again."""
+    from yanglao.registry.enums import EventKind
+
+    elder_id = event.elder_id
+    recoveries = Entitlement.objects.filter(
+        target="elder", beneficiary_id=elder_id, kind=Entitlement.Kind.RECOVERY
+    )
+    if event.reverses_id:
+        withdrawn, _ = recoveries.filter(state=Entitlement.State.DRAFT).delete()
+        return {"withdrawn": withdrawn, "recovered": 0}
+    if event.kind not in (EventKind.DEATH, EventKind.MOVE_OUT):
+        return {"withdrawn": 0, "recovered": 0}
+    first, last = packs.month_bounds(event.on)
+    later = Entitlement.objects.filter(
+        target="elder", beneficiary_id=elder_id, kind=Entitlement.Kind.REGULAR, period__gt=last
+    )
+    withdrawn, _ = later.filter(state__in=[Entitlement.State.DRAFT, Entitlement.State.REVIEWED]).delete()
+    label = event.get_kind_display()
+    now = timezone.now()
+    made = []
+    for paid in later.filter(state__in=[Entitlement.State.APPROVED, Entitlement.State.PAID], payment="cash"):
+        if recoveries.filter(programme_code=paid.programme_code, period=paid.period).exists():
+            continue
+        made.append(
+            Entitlement(
+                programme_id=paid.programme_id,
+                programme_code=paid.programme_code,
+                target=paid.target,
+                beneficiary_id=elder_id,
+                region_code=paid.region_code,
+                period=paid.period,
+                amount=-paid.amount,
+                reason=f"追回：老人于 {event.on} {label}，{paid.reason}"[:300],
+                payment=paid.payment,
+                kind=Entitlement.Kind.RECOVERY,
+                created_at=now,
+            )
+        )
+    Entitlement.objects.bulk_create(made)
+    if withdrawn or made:
+        audit.record(
+            "life-events",
+            "benefits.stop",
+            object_type="registry.elder",
+            object_id=elder_id,
+            region_code=event.elder.residence_region_id,
+            after={"withdrawn": withdrawn, "recoveries": len(made), "event": event.pk},
+        )
+    return {"withdrawn": withdrawn, "recovered": len(made)}

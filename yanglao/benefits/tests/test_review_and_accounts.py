@@ -107,3 +107,27 @@ def test_the_whatif_command_prints_one_json_line(db, make_elder, pack_file):
     assert rows["testcity.senior"]["heads"] == 2 and rows["testcity.senior"]["cost"] == "600"
     assert rows["testcity.senior"]["by_district"] == {"120101": {"heads": 2, "cost": "600"}}
     assert not Entitlement.objects.exists()
+
+
+def test_a_death_reported_after_payment_is_recovered_and_a_correction_withdraws_it(
+    cast, make_elder, pack_file, django_capture_on_commit_callbacks
+):
+    people = setup_city(make_elder, pack_file)
+    for month in (10, 11):
+        services.benefits_run(actor="tests", period=date(2026, month, 1))
+        services.entitlements_review(actor="tests", period=date(2026, month, 1), district="120101")
+        services.entitlements_approve(actor="tests", period=date(2026, month, 1))
+    elder = people["一般92"]  # senior allowance 500 a month in cash, care 400 in service credit
+    with django_capture_on_commit_callbacks(execute=True):
+        death = registry_services.elder_record_event(
+            actor="tests", elder=elder, kind="death", on=date(2026, 10, 12)
+        )
+    recovery = Entitlement.objects.get(beneficiary_id=elder.pk, kind="recovery")
+    assert (recovery.period, recovery.amount, recovery.state) == (NOVEMBER, Decimal("-500"), "draft")
+    assert recovery.reason.startswith("追回：老人于 2026-10-12 死亡")
+    elder.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        registry_services.elder_record_event(
+            actor="tests", elder=elder, kind="correction", on=date(2026, 10, 12), reverses=death
+        )
+    assert not Entitlement.objects.filter(kind="recovery").exists()
