@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("yanglao.accounts.urls")),
     path("registry/", include("yanglao.registry.urls")),
     path("assessments/", include("yanglao.assessments.urls")),
+    path("benefits/", include("yanglao.benefits.urls")),
     path("providers/", include("yanglao.providers.urls")),
     path("facilities/", include("yanglao.facilities.urls")),
     path("core/", include("yanglao.core.urls")),

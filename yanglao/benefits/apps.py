@@ -13,7 +13,17 @@ class BenefitsConfig(AppConfig):
         from yanglao.registry import tabs
 
         tabs.register(tabs.Tab(key="benefits", label=_("补贴津贴"), order=50, render=elder_tab))
+        _register_navigation()
         _register_import()
+
+
+def _register_navigation() -> None:
+    from yanglao.core.navigation import NavItem, register
+    from yanglao.core.permissions import Perm
+
+    register(
+        NavItem(label=_("补贴津贴"), url_name="benefits:programmes", perm=Perm.BENEFITS_REVIEW, order=25)
+    )
 
 
 def _register_import() -> None:

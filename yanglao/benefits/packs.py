@@ -237,8 +237,8 @@ def load_file(path: str | Path) -> Pack:
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise PackError(f"{path.name}: 无法读取：{error}") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise PackError(f"{path.name}: 无法读取（应为 UTF-8 编码的 YAML）：{error}") from None
     if not isinstance(raw, dict):
         raise PackError(f"{path.name}: 文件应为映射（pack、name、jurisdiction、programmes）")
     unknown = set(raw) - {"pack", "name", "jurisdiction", "source", "programmes"}
