@@ -4,6 +4,7 @@
         if table.header_problems: ...            # RowErrors for row 1; import nothing
         for batch in table.batches(5000):       # lists of (row number as Excel shows it, {field: value})
             ...
+        for number, values in table.rows():    # or one row at a time
 
 - .xlsx/.xlsm are streamed (zipfile, expat and a checked fast path, below): memory stays flat whatever
   the sheet's size (bar a shared-strings table, kept compact), where python-calamine would hold the
@@ -183,20 +184,26 @@ class Table:
     def fields(self) -> list[str]:
         return [field for _, field in self.columns]
 
-    def batches(self, size: int = 5000) -> Iterator[list[tuple[int, dict[str, Any]]]]:
-        """Data rows after the header, as (row number, {field: value}); blank rows are skipped."""
+    def rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Data rows after the header, one at a time, as (row number, {field: value}); blank rows are
+        skipped. A caller that keeps less than the whole row holds only that while it reads on."""
         columns = self.columns
-        batch: list[tuple[int, dict[str, Any]]] = []
         number = self._next_row_number
         for row in self._rows:
-            width = len(row)
             if not _blank_row(row):
-                batch.append((number, {f: row[i] if i < width else "" for i, f in columns}))
-                if len(batch) >= size:
-                    yield batch
-                    batch = []
+                width = len(row)
+                yield number, {f: row[i] if i < width else "" for i, f in columns}
             number += 1
         self._next_row_number = number
+
+    def batches(self, size: int = 5000) -> Iterator[list[tuple[int, dict[str, Any]]]]:
+        """The same rows in lists of `size` (the last one shorter)."""
+        batch: list[tuple[int, dict[str, Any]]] = []
+        for item in self.rows():
+            batch.append(item)
+            if len(batch) >= size:
+                yield batch
+                batch = []
         if batch:
             yield batch
 

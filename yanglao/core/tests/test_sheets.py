@@ -70,6 +70,27 @@ def test_headers_are_normalised_and_ignored_headers_skipped(tmp_path):
         assert list(table.batches()) == [[(2, {"name": "甲", "code": "001", "note": "x"})]]
 
 
+def test_rows_one_at_a_time_are_the_rows_of_the_batches(tmp_path):
+    rows = [
+        ["姓名", "编号"],
+        ["甲", "1"],
+        [],
+        ["乙", "2"],
+        ["丙", "3"],
+        ["  ", None],
+        ["丁", "4"],
+        ["戊", "5"],
+    ]
+    path = write_xlsx(tmp_path / "a.xlsx", rows)
+    with sheets.open_table(path, HEADERS) as table:
+        one_by_one = list(table.rows())
+    with sheets.open_table(path, HEADERS) as table:
+        batches = list(table.batches(2))
+    assert [len(batch) for batch in batches] == [2, 2, 1]  # blank rows do not count
+    assert one_by_one == [row for batch in batches for row in batch]
+    assert [(n, r["name"]) for n, r in one_by_one] == [(2, "甲"), (4, "乙"), (5, "丙"), (7, "丁"), (8, "戊")]
+
+
 def test_row_numbers_are_those_excel_shows_after_a_title_and_blank_rows(tmp_path):
     rows = [["某某社区老人名单"], [], ["姓名", "编号"], ["甲", "1"], [], ["  ", None], ["乙", "2"]]
     for start_col in (0, 2):

@@ -298,6 +298,48 @@ def test_the_second_row_with_an_id_number_is_rejected_naming_the_first(cast, tmp
     ]
 
 
+@pytest.mark.parametrize("batch_size", [2, 3, 1000])
+def test_a_repeated_id_number_names_the_row_it_first_appeared_on_across_batches(cast, tmp_path, batch_size):
+    first, second, third, fourth = make_id(), make_id(), make_id(), make_id()
+    rows = [
+        HEADER[:4],
+        ["甲", first, HOME_COMMUNITY, ""],  # 2
+        ["乙", second, HOME_COMMUNITY, ""],  # 3
+        ["丙", third, HOME_COMMUNITY, "123"],  # 4: rejected for its phone, but it is where the number began
+        ["甲", first, HOME_COMMUNITY, ""],  # 5
+        ["丙", third, HOME_COMMUNITY, ""],  # 6
+        ["丁", fourth, HOME_COMMUNITY, ""],  # 7
+        ["丁", fourth, HOME_COMMUNITY, ""],  # 8
+        ["乙", second[:6] + second[8:17], HOME_COMMUNITY, ""],  # 9: the same person's 15-digit number
+        ["乙", second, HOME_COMMUNITY, "123"],  # 10: a wrong phone, and a repeat
+    ]
+    path = write_xlsx(tmp_path / "a.xlsx", rows)
+    result = importing.elders_import(actor=cast.district_staff, path=path, batch_size=batch_size)
+    assert (result.created, result.rejected) == (3, 6)
+    repeated = "身份证号码与第{}行重复（同一人只能出现一次）".format
+    assert [(e.row, e.column, e.problem) for e in result.errors] == [
+        (4, "手机号码", result.errors[0].problem),
+        (5, "身份证号码", repeated(2)),
+        (6, "身份证号码", repeated(4)),
+        (8, "身份证号码", repeated(7)),
+        (9, "身份证号码", repeated(3)),
+        (10, "身份证号码", repeated(3)),
+        (10, "手机号码", result.errors[6].problem),
+    ]
+    assert sorted(Elder.objects.values_list("name", flat=True)) == ["丁", "乙", "甲"]
+
+
+def test_many_new_rows_are_inserted_in_chunks_with_every_value(cast, tmp_path, monkeypatch):
+    monkeypatch.setattr(importing, "_INSERT_CHUNK", 3)
+    people = [(f"老人{chr(0x4E00 + i)}", make_id(), f"1381234{i:04d}") for i in range(10)]
+    rows = [HEADER[:4], *[[name, number, HOME_COMMUNITY, phone] for name, number, phone in people]]
+    path = write_xlsx(tmp_path / "a.xlsx", rows)
+    result = importing.elders_import(actor=cast.district_staff, path=path, batch_size=7)
+    assert result.counts() == {"created": 10, "updated": 0, "unchanged": 0, "rejected": 0}
+    stored = {e.id_number: (e.name, e.phone, e.residence_region_id) for e in Elder.objects.all()}
+    assert stored == {number: (name, phone, HOME_COMMUNITY) for name, number, phone in people}
+
+
 def test_a_community_worker_cannot_import_outside_their_community(cast, tmp_path):
     elsewhere = services.elder_register(
         actor="tests", name="赵大爷", id_number=make_id("120102"), residence_region=other_community()
