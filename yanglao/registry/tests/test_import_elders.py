@@ -330,7 +330,7 @@ def test_a_repeated_id_number_names_the_row_it_first_appeared_on_across_batches(
 
 
 def test_many_new_rows_are_inserted_in_chunks_with_every_value(cast, tmp_path, monkeypatch):
-    monkeypatch.setattr(importing, "_INSERT_CHUNK", 3)
+    monkeypatch.setattr(importing.elders, "_INSERT_CHUNK", 3)
     people = [(f"老人{chr(0x4E00 + i)}", make_id(), f"1381234{i:04d}") for i in range(10)]
     rows = [HEADER[:4], *[[name, number, HOME_COMMUNITY, phone] for name, number, phone in people]]
     path = write_xlsx(tmp_path / "a.xlsx", rows)

@@ -1,194 +1,53 @@
-"""Importing elders from Excel/CSV, and life events from another department's file (DOMAIN.md §1).
-
-Every row is cleaned by validation.clean_facts, the cleaner of the form and the API, so a file is held
-to the same rules; the good rows are written and the others come back in an error workbook (row,
-column, value, problem). Elders are matched by ID number (its keyed hash): a new number is created,
-a known one updated where a filled-in cell differs from what is stored (a blank cell changes nothing),
-and a row that would change nothing writes nothing, so importing a file twice changes nothing.
-
-The work is set-based (DESIGN.md rule 7): rows are read and written in batches, each batch one
-transaction with one audit row, one query to find the batch's known elders, and one INSERT for its
-new ones. Values that repeat from row to row (community codes, enumerations, yes/no columns) are
-cleaned once per distinct value by the same clean_facts; only the values that differ on every row
-(name, ID and phone numbers, address) are cleaned per row.
-
-Memory stays small whatever the file's size: rows are read one at a time, and a row waiting for its
-batch keeps only what writing it needs (~1 KB). What grows with the file is 12 bytes a person (to name
-the row where a repeated ID number first appeared), the caches of cleaned values up to their limit and
-the problems kept for the result; on the benchmark's 200,000 rows the peak is ~18 MB above the process,
-against ~59 MB for openpyxl with the form's checks.
-"""
+"""Importing elders (see the package docstring): matched by ID number, set-based batches."""
 
 from __future__ import annotations
 
-import io
 import itertools
 import operator
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
-from yanglao.accounts.scope import covers, people, require_perm
-from yanglao.core import audit, crypto, rowimport, sheets
-from yanglao.core.errors import DomainError, InvalidInput
+from yanglao.core import audit, crypto, sheets
+from yanglao.core.errors import InvalidInput
 from yanglao.core.fields import EncryptedTextField, LookupHashField
 from yanglao.core.jobs import Progress
-from yanglao.core.permissions import Perm
 from yanglao.core.sheets import RowError
-from yanglao.regions import codes
 from yanglao.regions.models import Level, Region
-from yanglao.registry import services, signals, validation
+from yanglao.registry import signals, validation
 from yanglao.registry.enums import (
-    DisabilityCategory,
-    EconomicStatus,
-    EventKind,
-    EventSource,
-    LivingArrangement,
-    MaritalStatus,
-    Sex,
     Status,
 )
-from yanglao.registry.models import Elder, LifeEvent
-
-# Rows per transaction: a batch is one lookup of its known elders, one INSERT, one audit row and one
-# commit. A row waiting for its batch holds ~1 KB (its cleaned facts and keyed hash; the cells as read
-# are let go once it is cleaned), so the size hardly moves memory: on the benchmark's 200,000 rows the
-# peak RSS above the process was ~18 MB with batches of 2,000, 3,000, 4,000 or 6,000 rows alike. (When
-# a row held ~5 KB, 4,000 was the trade-off: 59 MB, where 2,000 took 48 MB but ran ~10% slower.)
-BATCH_SIZE = 4000
-EVENT_BATCH_SIZE = 500
-
-# Columns of the elder file: the template's (validation.COLUMNS), and 出生日期 / 性别, which many
-# departments' sheets carry; they are checked against the ID number, which is what is stored.
-HEADERS = {**validation.HEADER_TO_FIELD, "出生日期": "birth_date", "性别": "sex"}
-LABELS = {field: header for header, field in HEADERS.items()}
-REQUIRED = {c.field for c in validation.COLUMNS if c.required}
-IGNORED_HEADERS = ("序号",)
-# Cleaned on every row: what differs from row to row (a cache would only miss), and the required facts
-# (clean_facts checks that those are filled in). Every other column is cleaned once per distinct value.
-PER_ROW = ("name", "id_number", "residence_region", "phone", "address", "latitude", "longitude")
-# Facts that clean_facts checks against each other are cleaned together.
-TOGETHER = (("disability_category", "disability_grade"),)
-CHECK_ONLY = ("birth_date", "sex")
-# Facts an import may change on a known elder; a blank cell leaves the stored value.
-UPDATABLE = [name for name in services.AUDITED if name != "id_number"]
-_STORED = [
-    "id",
-    "id_number_hash",
-    "phone_hash",
-    *(f"{n}_id" if n.endswith("_region") else n for n in UPDATABLE),
-]
-_CACHE_LIMIT = 20_000
-# Of _FirstRows: at 1,000,000 rows (Excel's limit) ~1,000 keys a bucket, an 8 KB array to insert into.
-_BUCKETS = 1024
-_INSERT_CHUNK = 500  # rows whose INSERT parameters are made at once (see _insert_elders)
-_COLUMN_ORDER = {field: index for index, field in enumerate(HEADERS.values())}
-
-EVENT_HEADERS = {
-    "身份证号码": "id_number",
-    "事件类型": "kind",
-    "发生日期": "on",
-    "迁入社区代码": "new_region",
-    "备注": "note",
-}
-EVENT_LABELS = {field: header for header, field in EVENT_HEADERS.items()}
-EVENT_REQUIRED = {"id_number", "kind", "on"}
-IMPORTABLE_EVENTS = [kind for kind in EventKind if kind != EventKind.CORRECTION]
-
-
-# The result and the error report are the platform's (core.rowimport), shared with every import.
-ImportResult = rowimport.ImportResult
-_Report = rowimport.Report
-
-
-def _is_person(actor: Any) -> bool:
-    return getattr(actor, "is_authenticated", False)
-
-
-def _in_scope(actor: Any, region_code: str) -> bool:
-    """A system job (a named command) works on the whole platform; a person within their region."""
-    return covers(actor, region_code) if _is_person(actor) else True
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _run(
-    *,
-    actor: Any,
-    path: str | Path,
-    job_id: str | None,
-    errors_path: str | Path | None,
-    name: str,
-    headers: dict[str, str],
-    required: set[str],
-    body: Callable[[sheets.Table, _Report, Progress | None], None],
-) -> ImportResult:
-    """What both imports share: permission and progress here; the header check and the error workbook
-    are core.rowimport's, as for every import."""
-    if _is_person(actor):
-        require_perm(actor, Perm.ELDERS_IMPORT)
-    progress = Progress.start(job_id, name, owner=actor) if job_id else None
-    return rowimport.run_import(
-        path=path,
-        headers=headers,
-        required=required,
-        errors_path=errors_path,
-        title=name,
-        body=body,
-        progress=progress,
-        ignored=IGNORED_HEADERS,
-    )
-
-
-def _summary(result: ImportResult) -> str:
-    return result.summary()
-
-
-def _clean_identity(name: str, value: Any, today: date) -> tuple[Any, str | None]:
-    """出生日期 or 性别 as typed (a date, an Excel serial date, 男/女 or the code), or its problem."""
-    try:
-        if name == "birth_date":
-            return validation.clean_date(value, "birth_date", "出生日期", today=today), None
-        return validation.clean_choice(value, Sex, "sex"), None
-    except InvalidInput as error:
-        return None, error.message
-
-
-def _identity_mismatch(name: str, found: Any, born: date, sex: str) -> str | None:
-    expected = born if name == "birth_date" else sex
-    if found == expected:
-        return None
-    shown = born.isoformat() if name == "birth_date" else str(Sex(sex).label)
-    return f"{LABELS[name]}与身份证号码不符（按身份证号码应为{shown}）"
-
-
-def identity_problems(raw: dict[str, Any], *, today: date) -> list[dict[str, str]]:
-    """Problems of the 出生日期 / 性别 columns against a valid ID number (none when the ID is wrong:
-    clean_facts reports that). The import does the same (性别 through a cache); the benchmark's baseline
-    calls this."""
-    try:
-        card = validation.clean_id_number(raw.get("id_number"), today=today)
-    except InvalidInput:
-        return []
-    problems = []
-    for name in CHECK_ONLY:
-        value = raw.get(name)
-        if name not in raw or _blank(value):
-            continue
-        found, message = _clean_identity(name, value, today)
-        message = message or _identity_mismatch(name, found, card.birth_date, card.sex)
-        if message:
-            problems.append({"field": name, "message": message})
-    return problems
+from yanglao.registry.importing.common import (
+    _BUCKETS,
+    _CACHE_LIMIT,
+    _COLUMN_ORDER,
+    _INSERT_CHUNK,
+    _STORED,
+    BATCH_SIZE,
+    CHECK_ONLY,
+    HEADERS,
+    LABELS,
+    PER_ROW,
+    REQUIRED,
+    TOGETHER,
+    UPDATABLE,
+    ImportResult,
+    _blank,
+    _clean_identity,
+    _identity_mismatch,
+    _in_scope,
+    _is_person,
+    _Report,
+    _run,
+    _summary,
+)
+from yanglao.registry.models import Elder
 
 
 # --- elders ----------------------------------------------------------------------------------------
@@ -614,207 +473,3 @@ def _preparer(model_field: models.Field, now: Any) -> Callable[[dict[str, Any]],
 
 
 _PLAIN_KEYS = {"CharField", "AutoField", "BigAutoField", "IntegerField", "BigIntegerField"}
-
-
-# --- life events -----------------------------------------------------------------------------------
-def events_import(
-    *,
-    actor: Any,
-    path: str | Path,
-    job_id: str | None = None,
-    errors_path: str | Path | None = None,
-) -> ImportResult:
-    """Record deaths, hospital and institution stays and moves from another department's file
-    (DOMAIN.md §1), each through services.elder_record_event with source "file"; an event already
-    recorded (same elder, kind and date) is left as it is, so a file can be imported twice."""
-
-    def body(table: sheets.Table, report: _Report, progress: Progress | None) -> None:
-        _events(actor, table, report, progress)
-
-    return _run(
-        actor=actor,
-        path=path,
-        job_id=job_id,
-        errors_path=errors_path,
-        name="导入生活事件",
-        headers=EVENT_HEADERS,
-        required=EVENT_REQUIRED,
-        body=body,
-    )
-
-
-def _event_problem(number: int, raw: dict[str, Any], name: str | None, message: str) -> RowError:
-    name = name if name in EVENT_LABELS else "id_number"
-    return RowError(number, EVENT_LABELS[name], raw.get(name, ""), message)
-
-
-def _clean_event(raw: dict[str, Any], today: date) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    cleaned: dict[str, Any] = {}
-    problems: list[tuple[str, str]] = []
-    try:
-        cleaned["id_number"] = validation.clean_id_number(raw.get("id_number"), today=today).number
-    except InvalidInput as error:
-        problems.append(("id_number", error.message))
-    kind = validation.text(raw.get("kind"))
-    match = validation.choice_value(kind, EventKind)
-    if match in IMPORTABLE_EVENTS:
-        cleaned["kind"] = match
-    elif not kind:
-        problems.append(("kind", "请填写事件类型"))
-    elif match == EventKind.CORRECTION:
-        problems.append(("kind", "更正（撤销事件）不能通过文件导入，请在老人档案页面上操作"))
-    else:
-        allowed = "、".join(str(k.label) for k in IMPORTABLE_EVENTS)
-        problems.append(("kind", f"“{kind}”不是有效的事件类型，可填：{allowed}"))
-    try:
-        cleaned["on"] = validation.clean_date(raw.get("on"), "on", "发生日期", today=today)
-        if cleaned["on"] is None:
-            problems.append(("on", "请填写发生日期"))
-    except InvalidInput as error:
-        problems.append(("on", error.message))
-    cleaned["new_region"] = validation.text(raw.get("new_region")).replace(" ", "") or None
-    cleaned["note"] = validation.text(raw.get("note"))
-    return cleaned, problems
-
-
-def _events(actor: Any, table: sheets.Table, report: _Report, progress: Progress | None) -> None:
-    result = report.result
-    today = timezone.localdate()
-    elders = (
-        people(actor, Elder.objects.all(), region_field="residence_region_id")
-        if _is_person(actor)
-        else Elder.objects.all()
-    )
-    total = table.total_rows or 0
-    done = 0
-    for batch in table.batches(EVENT_BATCH_SIZE):
-        for number, raw in batch:
-            cleaned, problems = _clean_event(raw, today)
-            if problems:
-                report.reject([_event_problem(number, raw, name, message) for name, message in problems])
-                continue
-            elder = elders.filter(id_number_hash=crypto.lookup_hash(cleaned["id_number"])).first()
-            if elder is None:
-                report.reject(
-                    [
-                        _event_problem(
-                            number, raw, "id_number", "未找到该身份证号码的老人档案，或不在您的管辖范围内"
-                        )
-                    ]
-                )
-                continue
-            already = LifeEvent.objects.filter(
-                elder=elder, kind=cleaned["kind"], on=cleaned["on"], reversed_by__isnull=True
-            ).exists()
-            if already:
-                result.unchanged += 1
-                continue
-            try:
-                services.elder_record_event(
-                    actor=actor,
-                    elder=elder,
-                    kind=cleaned["kind"],
-                    on=cleaned["on"],
-                    note=cleaned["note"],
-                    new_region=cleaned["new_region"],
-                    source=EventSource.FILE,
-                )
-            except DomainError as error:
-                report.reject([_event_problem(number, raw, error.field, error.message)])
-                continue
-            result.created += 1
-        done += len(batch)
-        if progress:
-            progress.update(100 * done / max(total, done, 1), f"已处理 {done:,} / {max(total, done):,} 行")
-
-
-# --- the template ----------------------------------------------------------------------------------
-TEMPLATE_FILE_NAME = "老年人信息导入模板.xlsx"
-_TEXT_COLUMNS = {"id_number", "phone", "residence_region", "hukou_region"}
-_CHOICE_COLUMNS = {
-    "living_arrangement": LivingArrangement,
-    "economic_status": EconomicStatus,
-    "marital_status": MaritalStatus,
-    "disability_category": DisabilityCategory,
-}
-_YES_NO = {"special_family", "dementia"}
-TEMPLATE_NOTES = [
-    "第一行为列名，可调整列的顺序；带 * 的列必须填写，其余可留空。",
-    "再次导入时按身份证号码更新已有档案：只修改填写了的内容，空白单元格不改动原有信息；同一文件导入两次不会重复登记。",
-    "15位旧身份证号码将自动转换为18位；出生日期和性别由身份证号码得出。",
-    "可增加“序号”列（导入时忽略）和“出生日期”“性别”列（须与身份证号码一致）；其他列名将被视为错误。",
-    "有错误的行不导入，其余行照常导入；导入完成后可下载错误工作簿，改正后只需重新导入这些行。",
-]
-
-
-def template_workbook(actor: Any) -> bytes:
-    """The import template: the columns of validation.COLUMNS with hints, instructions, the valid
-    options of each enumeration and the community codes of the actor's region."""
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    bold = book.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1})
-    required = book.add_format({"bold": True, "bg_color": "#FDE9D9", "border": 1, "font_color": "#C00000"})
-    as_text = book.add_format({"num_format": "@"})
-    sheet = book.add_worksheet("老年人信息")
-    sheet.freeze_panes(1, 0)
-    for index, column in enumerate(validation.COLUMNS):
-        header_format = required if column.required else bold
-        sheet.write_string(0, index, column.header, header_format)
-        sheet.set_column(
-            index,
-            index,
-            22 if column.field in _TEXT_COLUMNS | {"address"} else 14,
-            as_text if column.field in _TEXT_COLUMNS else None,
-        )
-        hint = ("必填。" if column.required else "") + (column.hint or "")
-        if hint:
-            sheet.write_comment(0, index, hint, {"x_scale": 1.6})
-        if column.field in _CHOICE_COLUMNS:
-            labels = [str(c.label) for c in _CHOICE_COLUMNS[column.field] if c.value]
-            sheet.data_validation(1, index, 100_000, index, {"validate": "list", "source": labels})
-        elif column.field in _YES_NO:
-            sheet.data_validation(1, index, 100_000, index, {"validate": "list", "source": ["是", "否"]})
-
-    notes = book.add_worksheet("填写说明")
-    notes.set_column(0, 0, 18)
-    notes.set_column(1, 1, 10)
-    notes.set_column(2, 2, 80)
-    notes.write_row(0, 0, ("列名", "是否必填", "填写说明"), bold)
-    for row, column in enumerate(validation.COLUMNS, 1):
-        notes.write_row(row, 0, (column.header, "必填" if column.required else "选填", column.hint))
-    row = len(validation.COLUMNS) + 2
-    for note in TEMPLATE_NOTES:
-        notes.write_string(row, 0, note)
-        row += 1
-
-    choices = book.add_worksheet("代码表")
-    choices.set_column(0, 2, 22)
-    choices.write_row(0, 0, ("列名", "可填写（中文）", "或填写代码"), bold)
-    row = 1
-    for column in validation.COLUMNS:
-        if column.field in _CHOICE_COLUMNS:
-            for choice in _CHOICE_COLUMNS[column.field]:
-                if choice.value:
-                    choices.write_row(row, 0, (column.header, str(choice.label), choice.value))
-                    row += 1
-        elif column.field in _YES_NO:
-            choices.write_row(row, 0, (column.header, "是 / 否", "1 / 0"))
-            row += 1
-
-    communities = book.add_worksheet("社区代码")
-    communities.set_column(0, 0, 16, as_text)
-    communities.set_column(1, 3, 24)
-    communities.write_row(0, 0, ("社区（村）代码", "名称", "街道（乡镇）", "区（县）"), bold)
-    regions = Region.objects.filter(level=Level.COMMUNITY).select_related("parent", "parent__parent")
-    if _is_person(actor) and not actor.is_superuser:
-        regions = regions.filter(codes.within(actor.region_id)) if actor.region_id else regions.none()
-    for row, region in enumerate(regions.order_by("code").iterator(chunk_size=2000), 1):
-        street = region.parent
-        district = street.parent if street else None
-        communities.write_row(
-            row,
-            0,
-            (region.code, region.name, street.name if street else "", district.name if district else ""),
-        )
-    book.close()
-    return buffer.getvalue()
