@@ -7,7 +7,7 @@ ID number, a birth date that contradicts the ID, a missing name, a count out of 
 twice, each in a child process with its own fresh copy of a migrated SQLite database holding Tianjin's
 divisions, timing read + validate + write + error workbook:
 
-- ours: registry.importing.elders_import (the .xlsx streamed by core/sheets.py with zipfile + expat,
+- ours: registry.importing.elders_import (the .xlsx streamed by core/sheets/xlsx.py with zipfile + expat,
   row by row; cached cleaning; batches of 4,000 rows, each one transaction and one INSERT statement
   executed 500 rows at a time; XlsxWriter error workbook);
 - baseline: openpyxl read-only iteration; per row the form's cleaner (validation.clean_facts, the same

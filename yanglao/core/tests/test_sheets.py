@@ -1,4 +1,4 @@
-"""The generic table reader and error workbook that every app's import uses (core/sheets.py)."""
+"""The generic table reader and error workbook that every app's import uses (core/sheets/)."""
 
 import re
 import tracemalloc
@@ -10,7 +10,7 @@ import xlsxwriter
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
 from yanglao.core import sheets
-from yanglao.core.sheets import ErrorWorkbook, RowError, SheetError
+from yanglao.core.sheets import ErrorWorkbook, RowError, SheetError, calamine, xlsx
 
 HEADERS = {"姓名": "name", "编号": "code", "日期": "day", "备注": "note"}
 
@@ -268,9 +268,9 @@ def calamine_rows(path):
 
 def streamed_rows(path, *, fast=True):
     """The rows as the stream reads them: by its fast path where it can (else expat), or expat only."""
-    saved, sheets._FAST_ROWS = sheets._FAST_ROWS, fast
+    saved, xlsx._FAST_ROWS = xlsx._FAST_ROWS, fast
     try:
-        opened = sheets._stream_xlsx(path)
+        opened = xlsx._stream_xlsx(path)
         assert opened is not None, "the stream gave the file to calamine"
         rows, _, close = opened
         try:
@@ -278,7 +278,7 @@ def streamed_rows(path, *, fast=True):
         finally:
             close()
     finally:
-        sheets._FAST_ROWS = saved
+        xlsx._FAST_ROWS = saved
 
 
 def typed(rows):
@@ -299,13 +299,13 @@ def parsers_made(monkeypatch):
     """Counts the expat parsers the stream makes: one for the sheet's head, one for the shared strings,
     and one for each piece of rows the fast path leaves to expat."""
     made = []
-    make = sheets._parser
+    make = xlsx._parser
 
     def counting():
         made.append(1)
         return make()
 
-    monkeypatch.setattr(sheets, "_parser", counting)
+    monkeypatch.setattr(xlsx, "_parser", counting)
     return made
 
 
@@ -563,7 +563,7 @@ def test_rows_not_ended_as_expected_are_read_by_expat_in_bounded_memory(tmp_path
     """ "</row >" is well-formed XML; without a "</row>" to cut at, the fast path stops waiting."""
     rows = "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c></row >' for r in range(1, 2001))
     path = build_xlsx(tmp_path / "a.xlsx", sheet_xml(rows))
-    monkeypatch.setattr(sheets, "_MAX_PIECE", 4096)
+    monkeypatch.setattr(xlsx, "_MAX_PIECE", 4096)
     made = parsers_made(monkeypatch)
     assert [row[0] for row in assert_as_calamine(path)] == [float(r) for r in range(1, 2001)]
     made.clear()
@@ -576,7 +576,7 @@ def test_any_chunk_size_reads_the_same(tmp_path, monkeypatch, chunk):
     """Rows longer than a chunk, a "</row>" in a comment cut anywhere: the pieces are still right."""
     path = unusual_sheet(tmp_path / "a.xlsx", rows=120, every=20)
     expected = typed(calamine_rows(path))
-    monkeypatch.setattr(sheets, "_CHUNK", chunk)
+    monkeypatch.setattr(xlsx, "_CHUNK", chunk)
     assert typed(streamed_rows(path)) == expected
     assert typed(streamed_rows(path, fast=False)) == expected
 
@@ -599,7 +599,7 @@ def test_xlsx_is_streamed_not_read_by_calamine(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("python-calamine was used")
 
-    monkeypatch.setattr(sheets.python_calamine.CalamineWorkbook, "from_path", refuse)
+    monkeypatch.setattr(calamine.python_calamine.CalamineWorkbook, "from_path", refuse)
     table, rows = read(path)
     assert rows == [(2, {"name": "甲", "code": "001"})]
 
@@ -608,16 +608,16 @@ def test_a_workbook_the_stream_does_not_understand_is_read_by_calamine(tmp_path,
     path = write_xlsx(tmp_path / "a.xlsx", [["姓名", "编号"], ["甲", "001"]])
 
     def unknown(self):
-        raise sheets._NotStreamable("test")
+        raise xlsx._NotStreamable("test")
 
-    monkeypatch.setattr(sheets._Package, "first_sheet", unknown)
+    monkeypatch.setattr(xlsx._Package, "first_sheet", unknown)
     _, rows = read(path)
     assert rows == [(2, {"name": "甲", "code": "001"})]
     # A part with a DTD (which could only declare entities) is not parsed by the stream either.
     doctype = sheet_xml('<row r="1"><c r="A1" t="inlineStr"><is><t>姓名</t></is></c></row>').replace(
         "<worksheet", '<!DOCTYPE worksheet [<!ENTITY e "x">]><worksheet'
     )
-    assert sheets._stream_xlsx(build_xlsx(tmp_path / "b.xlsx", doctype)) is None
+    assert xlsx._stream_xlsx(build_xlsx(tmp_path / "b.xlsx", doctype)) is None
 
 
 def test_total_rows_comes_from_the_dimension(tmp_path):
@@ -658,7 +658,7 @@ def test_streaming_memory_does_not_grow_with_the_sheet(tmp_path):
         book.close()
         tracemalloc.start()
         try:
-            opened = sheets._stream_xlsx(path)
+            opened = xlsx._stream_xlsx(path)
             assert opened is not None
             count = sum(1 for _ in opened[0])
             opened[2]()
@@ -682,10 +682,10 @@ def test_the_shared_strings_table_is_compact(tmp_path):
         sheet.write_string(r, 0, f"张{r}")
         sheet.write_string(r, 1, f"12010119450308{r:04d}")
     book.close()
-    package = sheets._Package(path)
+    package = xlsx._Package(path)
     tracemalloc.start()
     try:
-        table = sheets._SharedStrings.read(package, "xl/sharedStrings.xml")
+        table = xlsx._SharedStrings.read(package, "xl/sharedStrings.xml")
         held = tracemalloc.get_traced_memory()[0]
     finally:
         tracemalloc.stop()

@@ -1,4 +1,4 @@
-"""The synthetic demo population (registry/generator.py, `yanglao generate_elders`)."""
+"""The synthetic demo population (registry/generator/, `yanglao generate_elders`)."""
 
 import io
 import json

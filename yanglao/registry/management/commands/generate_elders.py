@@ -1,4 +1,4 @@
-"""yanglao generate_elders --count N: add a seeded synthetic population (registry/generator.py)."""
+"""yanglao generate_elders --count N: add a seeded synthetic population (registry/generator/)."""
 
 from __future__ import annotations
 
