@@ -15,6 +15,11 @@ Care workers (target: worker): {certificate: [junior, …]} (holds one of these)
     {region: […]} (their organisation's region)
 
 Ages and levels are taken on a day (the first day of the period paid).
+
+Levels are read through one LEFT JOIN of the elder's effective assessment (`LEVEL`, added by
+`base_queryset`), so a level in the eligibility and in every row of a `by_level` amount is a column
+test, not a subquery per row of the rule: querysets the elder conditions filter must come from
+`base_queryset("elder", on)` with the same day.
 """
 
 from __future__ import annotations
@@ -24,10 +29,10 @@ from datetime import date
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Q
+from django.db.models import FilteredRelation, Q
 
 from yanglao.assessments.enums import Level
-from yanglao.assessments.selectors import effective_levels
+from yanglao.assessments.enums import Status as AssessmentStatus
 from yanglao.regions import codes
 from yanglao.registry import groups
 from yanglao.registry.enums import (
@@ -40,6 +45,9 @@ from yanglao.registry.enums import (
 )
 
 TARGETS = ("elder", "facility", "worker")
+# The elder's assessment in force on the day (at most one: the database allows one effective result
+# per elder), joined by base_queryset; its final_level is the level the conditions test.
+LEVEL = "benefit_assessment"
 
 
 class ConditionError(ValueError):
@@ -104,7 +112,7 @@ def _elder_term(key: str, value: Any, where: str, on: date) -> Q:
         return ~groups.age_at_least(on, _whole(value, where, key) + 1)
     if key == "level":
         chosen = _codes(value, Level.values, where, key)
-        return Q(pk__in=effective_levels(on=on).filter(final_level__in=chosen).values("elder_id"))
+        return level_in(chosen)
     if key == "region":
         return _regions(value, where, key, "residence_region_id")
     raise ConditionError(f"{where}: 未知的条件 {key!r}")
@@ -164,11 +172,31 @@ def compile_condition(condition: Any, target: str, on: date, where: str = "eligi
     return TERMS[target](key, value, where, on)
 
 
-def base_queryset(target: str) -> Any:
+def level_in(levels: list[str]) -> Q:
+    """The elder's effective level is one of these (no effective result: none of them)."""
+    return Q(**{f"{LEVEL}__final_level__in": levels})
+
+
+def effective_assessment(on: date) -> FilteredRelation:
+    """The same rule as assessments.selectors.effective_levels: the current effective result, within
+    its validity on the day."""
+    return FilteredRelation(
+        "assessments",
+        condition=Q(
+            assessments__status=AssessmentStatus.EFFECTIVE,
+            assessments__valid_from__lte=on,
+            assessments__valid_until__gte=on,
+        ),
+    )
+
+
+def base_queryset(target: str, on: date | None = None) -> Any:
     """Who a programme of this target can pay (looked up by name: benefits sits beside providers and
-    facilities and imports neither)."""
+    facilities and imports neither); for elders with their effective assessment on `on` joinable as
+    `LEVEL` (the join is made only when a condition reads the level)."""
     if target == "elder":
-        return apps.get_model("registry", "Elder").objects.all()
+        elders = apps.get_model("registry", "Elder").objects.all()
+        return elders.annotate(**{LEVEL: effective_assessment(on)}) if on is not None else elders
     if target == "facility":
         return apps.get_model("facilities", "Facility").objects.all()
     return apps.get_model("providers", "CareWorker").objects.all()

@@ -148,10 +148,9 @@ def amount_rows(spec: dict[str, Any], target: str, on: date, where: str = "amoun
     if kind == "by_level" and target == "elder":
         if not isinstance(value, dict) or not value or set(value) - set(Level.values):
             raise PackError(f"{where}.by_level: 键应为能力等级 {', '.join(Level.values)}")
-        subquery = conditions.effective_levels(on=on)
         return [
             AmountRow(
-                Q(pk__in=subquery.filter(final_level=level).values("elder_id")),
+                conditions.level_in([level]),
                 _money(amount, f"{where}.by_level.{level}"),
                 str(Level(level).label),
             )
