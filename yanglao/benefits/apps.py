@@ -13,6 +13,10 @@ class BenefitsConfig(AppConfig):
         from yanglao.registry import tabs
 
         tabs.register(tabs.Tab(key="benefits", label=_("补贴津贴"), order=50, render=elder_tab))
+        # After the population, levels, facilities and providers (20–41): the packs pay all of them.
+        from yanglao.core.demo import add_step
+
+        add_step("benefits.demo", 50, lambda **kw: _demo(**kw))
         _register_navigation()
         _register_import()
 
@@ -53,3 +57,9 @@ def _register_import() -> None:
             order=30,
         )
     )
+
+
+def _demo(**kwargs):
+    from yanglao.benefits.demo import demo_benefits
+
+    return demo_benefits(**kwargs)

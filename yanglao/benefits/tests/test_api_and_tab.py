@@ -54,3 +54,18 @@ def test_the_elders_page_shows_entitlements_and_balance(cast, client, make_elder
     client.force_login(cast.community_worker)
     page = client.get(f"/registry/elders/{people['一般92'].pk}/", {"tab": "benefits"}).content.decode()
     assert "高龄津贴（v1）：90–99岁" in page and 'data-testid="balance">0' in page
+
+
+def test_the_demo_loads_the_packs_and_computes_this_month(db):
+    import io
+
+    from django.core.management import call_command
+
+    from yanglao.benefits.models import Entitlement, Programme
+
+    call_command("demo", "--no-serve", "--elders", "400", stdout=io.StringIO(), stderr=io.StringIO())
+    assert Programme.objects.filter(is_current=True, jurisdiction="1201").count() == 14
+    first = Entitlement.objects.count()
+    assert first > 0
+    call_command("demo", "--no-serve", "--elders", "400", stdout=io.StringIO(), stderr=io.StringIO())
+    assert Entitlement.objects.count() == first
