@@ -734,7 +734,9 @@ def report(figures: dict[str, Any], label: str) -> list[str]:
         )
         for code, (heads, amount) in agreement["fast_sample_totals"].items():
             print(f"    {code:34} {heads:>8,} {Decimal(amount):>14,.2f}")
-    print("rosters (花名册) and the bank file (银行代发文件): not timed by this benchmark yet (benefits.payments)")
+    print(
+        "rosters (花名册) and the bank file (银行代发文件): not timed by this benchmark yet (benefits.payments)"
+    )
     return misses
 
 
