@@ -52,6 +52,12 @@ def people(
     return queryset.filter(codes.within(user.region_id, region_field))
 
 
+def is_person(actor: Any) -> bool:
+    """A signed-in person, as opposed to a named system job ("import_elders", "demo"), which services
+    trust without a permission check."""
+    return getattr(actor, "is_authenticated", False)
+
+
 def covers(user: Any, region_code: str) -> bool:
     """Whether `region_code` lies inside the user's region."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from yanglao.accounts.models import Organisation
-from yanglao.accounts.scope import covers, require_perm, require_region
+from yanglao.accounts.scope import covers, is_person, require_perm, require_region
 from yanglao.assessments import instruments, scoring, signals
 from yanglao.assessments.enums import EDITABLE, OPEN, RequestKind, RiskEvent, Status
 from yanglao.assessments.models import Assessment
@@ -35,12 +35,8 @@ REMINDER = policy.define(
 ASSESSABLE = (ElderStatus.ACTIVE, ElderStatus.IN_HOSPITAL, ElderStatus.IN_INSTITUTION)
 
 
-def _is_person(actor: Any) -> bool:
-    return getattr(actor, "is_authenticated", False)
-
-
 def _authorize(actor: Any, perm: str, assessment_or_elder: Any) -> None:
-    if not _is_person(actor):
+    if not is_person(actor):
         return  # a named system job (the expiry reminder) is trusted
     require_perm(actor, perm)
     elder = getattr(assessment_or_elder, "elder", assessment_or_elder)
@@ -96,7 +92,7 @@ def assessment_request(
                 kind=kind,
                 reason=reason,
                 instrument=definition.code,
-                requested_by=actor if _is_person(actor) else None,
+                requested_by=actor if is_person(actor) else None,
                 previous=previous,
             )
     except IntegrityError:
@@ -125,7 +121,7 @@ def assessment_assign(*, actor: Any, assessment: Assessment, organisation: Organ
         raise InvalidInput(f"“{organisation.name}”的服务区域不含该老人所在社区", field="organisation")
     before = {"organisation": assessment.organisation_id, "status": assessment.status}
     assessment.organisation = organisation
-    assessment.assigned_by = actor if _is_person(actor) else None
+    assessment.assigned_by = actor if is_person(actor) else None
     assessment.assigned_at = timezone.now()
     assessment.status = Status.ASSIGNED
     assessment.save(update_fields=["organisation", "assigned_by", "assigned_at", "status", "updated_at"])
@@ -297,11 +293,11 @@ def assessment_review(*, actor: Any, assessment: Assessment, approve: bool, note
     _authorize(actor, Perm.ASSESSMENTS_REVIEW, assessment)
     if assessment.status != Status.SUBMITTED:
         raise Conflict(f"评估状态为“{assessment.get_status_display()}”，不能审核", field="approve")
-    if _is_person(actor) and actor.pk in (assessment.assessor_1_id, assessment.assessor_2_id):
+    if is_person(actor) and actor.pk in (assessment.assessor_1_id, assessment.assessor_2_id):
         raise PermissionDenied("评估员不能审核自己参与的评估")
     note = note.strip()
     now = timezone.now()
-    assessment.reviewed_by = actor if _is_person(actor) else None
+    assessment.reviewed_by = actor if is_person(actor) else None
     assessment.reviewed_at = now
     assessment.review_note = note
     previous = None

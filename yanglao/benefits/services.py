@@ -22,7 +22,7 @@ from django.db.models import Case, CharField, Count, DecimalField, F, OuterRef, 
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from yanglao.accounts.scope import require_perm, require_region
+from yanglao.accounts.scope import is_person, require_perm, require_region
 from yanglao.benefits import conditions, packs
 from yanglao.benefits.models import BenefitRun, Entitlement, LedgerEntry, Programme, ServiceAccount
 from yanglao.core import audit
@@ -39,15 +39,11 @@ _NOT_PAID = {
 }
 
 
-def _is_person(actor: Any) -> bool:
-    return getattr(actor, "is_authenticated", False)
-
-
 @transaction.atomic
 def policies_load(*, actor: Any, path: str | Path, jurisdiction: str | None = None) -> dict[str, list[str]]:
     """Load the packs of a file or directory; a changed rule needs a new version number, and the old
     version stays for the entitlements that used it. `jurisdiction` re-targets every programme loaded."""
-    if _is_person(actor):
+    if is_person(actor):
         require_perm(actor, Perm.POLICIES_MANAGE)
     if jurisdiction is not None:
         jurisdiction = codes.normalize(jurisdiction, field="jurisdiction")
@@ -99,7 +95,7 @@ def policies_load(*, actor: Any, path: str | Path, jurisdiction: str | None = No
                 note=spec.note,
                 source=spec.source[:300],
                 source_file=spec.source_file,
-                loaded_by=actor if _is_person(actor) else None,
+                loaded_by=actor if is_person(actor) else None,
             )
             audit.record(
                 actor, "programme.load", created, region_code=target_region, after={"version": spec.version}
@@ -249,7 +245,7 @@ def benefits_run(
 ) -> BenefitRun:
     """Compute the period's entitlements for every current programme (or one), set-based; resumes an
     unfinished run of the same period and scope."""
-    if _is_person(actor):
+    if is_person(actor):
         require_perm(actor, Perm.BENEFITS_RUN)
     first, last = packs.month_bounds(period)
     if region:
@@ -268,7 +264,7 @@ def benefits_run(
     if run is None:
         run = BenefitRun.objects.create(
             period=first,
-            started_by=actor if _is_person(actor) else None,
+            started_by=actor if is_person(actor) else None,
             totals={"scope": scope, "programmes": {}},
         )
     with _one_checkpoint():
@@ -292,12 +288,12 @@ def benefits_run(
 @transaction.atomic
 def entitlements_review(*, actor: Any, period: date, district: str) -> int:
     """A district confirms its computed entitlements for the period (区级审核): draft → reviewed."""
-    if _is_person(actor):
+    if is_person(actor):
         require_perm(actor, Perm.BENEFITS_REVIEW)
     district = codes.normalize(district, field="district")
     if len(district) != 6:
         raise InvalidInput("请选择区县（6 位区划代码）", field="district")
-    if _is_person(actor):
+    if is_person(actor):
         require_region(actor, district)
     first = period.replace(day=1)
     count = Entitlement.objects.filter(
@@ -320,7 +316,7 @@ def entitlements_review(*, actor: Any, period: date, district: str) -> int:
 def entitlements_approve(*, actor: Any, period: date) -> dict[str, Any]:
     """The city approves a period once every district has reviewed it (市级审批): reviewed → approved,
     and service-credit entitlements are added to the elders' service accounts, each exactly once."""
-    if _is_person(actor):
+    if is_person(actor):
         require_perm(actor, Perm.BENEFITS_APPROVE)
     first = period.replace(day=1)
     period_rows = Entitlement.objects.filter(period=first)
@@ -425,7 +421,7 @@ def bank_account_set(
     """Register or change where an elder's cash benefits are paid (audited; the number is masked there)."""
     from yanglao.benefits.models import BankAccount
 
-    if _is_person(actor):
+    if is_person(actor):
         require_perm(actor, Perm.ELDERS_EDIT)
         require_region(actor, elder.residence_region_id, hide=True)
     number = "".join(str(account_number or "").split())

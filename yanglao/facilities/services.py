@@ -9,7 +9,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from yanglao.accounts.scope import covers, require_perm, require_region
+from yanglao.accounts.scope import covers, is_person, require_perm, require_region
 from yanglao.core import audit
 from yanglao.core.errors import Conflict, InvalidInput, PermissionDenied
 from yanglao.core.permissions import Perm
@@ -20,19 +20,15 @@ from yanglao.regions.models import Region
 from yanglao.registry.validation import text
 
 
-def _is_person(actor: Any) -> bool:
-    return getattr(actor, "is_authenticated", False)
-
-
 def _require_manager(actor: Any) -> None:
     """A person needs facilities.manage; a named system job (the demo, an import) is trusted."""
-    if _is_person(actor):
+    if is_person(actor):
         require_perm(actor, Perm.FACILITIES_MANAGE)
 
 
 def _require_region_in_scope(actor: Any, region: Region) -> None:
     # Named beside the region field, so the form says which choice was refused.
-    if _is_person(actor) and not covers(actor, region.code):
+    if is_person(actor) and not covers(actor, region.code):
         raise PermissionDenied(f"“{region.name}”（{region.code}）不在您的管辖范围内", field="region")
 
 
@@ -90,7 +86,7 @@ def facility_create(*, actor: Any, **facts: Any) -> Facility:
         **cleaned,
         status=Status.OPERATING,
         status_since=timezone.localdate(),
-        created_by=actor if _is_person(actor) else None,
+        created_by=actor if is_person(actor) else None,
     )
     _check_unique(facility)
     _save(facility)
@@ -114,7 +110,7 @@ def facility_update(*, actor: Any, facility: Facility, **changes: Any) -> Facili
     """Change a facility's facts; only the fields given change, and the kind's rules are checked on the
     result, so changing the kind re-checks beds, grade, floor area and services."""
     _require_manager(actor)
-    if _is_person(actor):
+    if is_person(actor):
         require_region(actor, facility.region_id, hide=True)
     locked = _locked(facility)
     cleaned = validation.clean_facts(changes, current=validation.facts_of(locked))
@@ -138,7 +134,7 @@ def facility_set_status(*, actor: Any, facility: Facility, status: str, reason: 
     """Suspend, close or reopen a facility, with the reason recorded (the list and the map show the
     status; a closed facility drops out of facilities_near and facilities_serving)."""
     _require_manager(actor)
-    if _is_person(actor):
+    if is_person(actor):
         require_region(actor, facility.region_id, hide=True)
     if status not in Status.values:
         labels = "、".join(str(label) for label in Status.labels)

@@ -10,7 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from yanglao.accounts.scope import require_perm, require_region
+from yanglao.accounts.scope import is_person, require_perm, require_region
 from yanglao.core import audit
 from yanglao.core.errors import Conflict, InvalidInput
 from yanglao.core.fields import lookup_value
@@ -42,13 +42,9 @@ AUDITED = [
 ]
 
 
-def _is_person(actor: Any) -> bool:
-    return getattr(actor, "is_authenticated", False)
-
-
 def authorize(actor: Any, perm: str, region_code: str, *, hide: bool = False) -> None:
     """A person needs the permission and the region; a system actor (a named job) is trusted."""
-    if _is_person(actor):
+    if is_person(actor):
         require_perm(actor, perm)
         require_region(actor, region_code, hide=hide)
 
@@ -96,7 +92,7 @@ def elder_register(*, actor: Any, **facts: Any) -> Elder:
         hukou_region_id=cleaned.get("hukou_region"),
         status=Status.ACTIVE,
         status_since=timezone.localdate(),
-        registered_by=actor if _is_person(actor) else None,
+        registered_by=actor if is_person(actor) else None,
     )
     elder.save()
     audit.record(
@@ -198,7 +194,7 @@ def elder_record_event(
         status_before=locked.status,
         status_since_before=locked.status_since,
         region_before_id=locked.residence_region_id,
-        recorded_by=actor if _is_person(actor) else None,
+        recorded_by=actor if is_person(actor) else None,
     )
     if kind == EventKind.CORRECTION:
         _apply_correction(locked, event, reverses)

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from yanglao.accounts.scope import require_perm, require_region
+from yanglao.accounts.scope import is_person, require_perm, require_region
 from yanglao.core.errors import InvalidInput
 from yanglao.core.permissions import Perm
 from yanglao.providers import validation
@@ -20,10 +20,6 @@ MAX_PRICE = Decimal("100000")  # per unit; a larger figure is a typing error (a 
 MAX_BUDGET = Decimal("1000000000")
 MAX_CAPACITY = 100_000
 MIN_WORKING_AGE = 16  # 劳动法 第十五条: no employment under 16
-
-
-def is_person(actor: Any) -> bool:
-    return getattr(actor, "is_authenticated", False)
 
 
 def require_manage(actor: Any, region_code: str, *, hide: bool = False) -> None:

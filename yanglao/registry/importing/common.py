@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from yanglao.accounts.scope import covers, require_perm
+from yanglao.accounts.scope import covers, is_person, require_perm
 from yanglao.core import rowimport, sheets
 from yanglao.core.errors import InvalidInput
 from yanglao.core.jobs import Progress
@@ -70,13 +70,9 @@ ImportResult = rowimport.ImportResult
 _Report = rowimport.Report
 
 
-def _is_person(actor: Any) -> bool:
-    return getattr(actor, "is_authenticated", False)
-
-
 def _in_scope(actor: Any, region_code: str) -> bool:
     """A system job (a named command) works on the whole platform; a person within their region."""
-    return covers(actor, region_code) if _is_person(actor) else True
+    return covers(actor, region_code) if is_person(actor) else True
 
 
 def _blank(value: Any) -> bool:
@@ -96,7 +92,7 @@ def _run(
 ) -> ImportResult:
     """What both imports share: permission and progress here; the header check and the error workbook
     are core.rowimport's, as for every import."""
-    if _is_person(actor):
+    if is_person(actor):
         require_perm(actor, Perm.ELDERS_IMPORT)
     progress = Progress.start(job_id, name, owner=actor) if job_id else None
     return rowimport.run_import(

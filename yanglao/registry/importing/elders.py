@@ -13,6 +13,7 @@ from typing import Any
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
+from yanglao.accounts.scope import is_person
 from yanglao.core import audit, crypto, sheets
 from yanglao.core.errors import InvalidInput
 from yanglao.core.fields import EncryptedTextField, LookupHashField
@@ -42,7 +43,6 @@ from yanglao.registry.importing.common import (
     _clean_identity,
     _identity_mismatch,
     _in_scope,
-    _is_person,
     _Report,
     _run,
     _summary,
@@ -403,7 +403,7 @@ class _ElderImport:
         values["phone_hash"] = self._phone_hash(values.get("phone", ""))
         values["status"] = Status.ACTIVE
         values["status_since"] = self.today
-        values["registered_by"] = self.actor.pk if _is_person(self.actor) else None
+        values["registered_by"] = self.actor.pk if is_person(self.actor) else None
         return values
 
 

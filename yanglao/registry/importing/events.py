@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from yanglao.accounts.scope import people
+from yanglao.accounts.scope import is_person, people
 from yanglao.core import crypto, sheets
 from yanglao.core.errors import DomainError, InvalidInput
 from yanglao.core.jobs import Progress
@@ -25,7 +25,6 @@ from yanglao.registry.importing.common import (
     EVENT_REQUIRED,
     IMPORTABLE_EVENTS,
     ImportResult,
-    _is_person,
     _Report,
     _run,
 )
@@ -98,7 +97,7 @@ def _events(actor: Any, table: sheets.Table, report: _Report, progress: Progress
     today = timezone.localdate()
     elders = (
         people(actor, Elder.objects.all(), region_field="residence_region_id")
-        if _is_person(actor)
+        if is_person(actor)
         else Elder.objects.all()
     )
     total = table.total_rows or 0

@@ -7,6 +7,7 @@ from typing import Any
 
 import xlsxwriter
 
+from yanglao.accounts.scope import is_person
 from yanglao.regions import codes
 from yanglao.regions.models import Level, Region
 from yanglao.registry import validation
@@ -15,9 +16,6 @@ from yanglao.registry.enums import (
     EconomicStatus,
     LivingArrangement,
     MaritalStatus,
-)
-from yanglao.registry.importing.common import (
-    _is_person,
 )
 
 # --- the template ----------------------------------------------------------------------------------
@@ -98,7 +96,7 @@ def template_workbook(actor: Any) -> bytes:
     communities.set_column(1, 3, 24)
     communities.write_row(0, 0, ("社区（村）代码", "名称", "街道（乡镇）", "区（县）"), bold)
     regions = Region.objects.filter(level=Level.COMMUNITY).select_related("parent", "parent__parent")
-    if _is_person(actor) and not actor.is_superuser:
+    if is_person(actor) and not actor.is_superuser:
         regions = regions.filter(codes.within(actor.region_id)) if actor.region_id else regions.none()
     for row, region in enumerate(regions.order_by("code").iterator(chunk_size=2000), 1):
         street = region.parent
