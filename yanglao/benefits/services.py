@@ -205,7 +205,7 @@ def _write(programme: Programme, run: BenefitRun, first: date, region: str | Non
                 programme.payment,
                 Entitlement.State.DRAFT,
                 run.pk,
-                timezone.now(),
+                connection.ops.adapt_datetimefield_value(timezone.now()),
                 *params,
             ],
         )
@@ -361,21 +361,19 @@ def _credit_service_accounts(first: date) -> int:
         batch_size=5000,
         ignore_conflicts=True,
     )
-    accounts = dict(
-        ServiceAccount.objects.filter(elder_id__in=credits.values("beneficiary_id")).values_list(
-            "elder_id", "pk"
-        )
-    )
     now = timezone.now()
-    entries = [
-        LedgerEntry(
-            account_id=accounts[elder], amount=amount, entitlement_id=pk, note=reason[:300], created_at=now
+    rows = credits.annotate(
+        account=Subquery(ServiceAccount.objects.filter(elder_id=OuterRef("beneficiary_id")).values("pk")[:1])
+    ).values_list("account", "amount", "pk", "reason")
+    sql, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {LedgerEntry._meta.db_table} (account_id, amount, entitlement_id, note, reference,"  # noqa: S608 - names are ours
+            f" created_at) SELECT sub.*, {_param('varchar(60)')}, {_param('timestamptz')} FROM ({sql}) sub",
+            # stored the way the ORM stores it, so the filter on created_at below finds these rows
+            ["", connection.ops.adapt_datetimefield_value(now), *params],
         )
-        for pk, elder, amount, reason in credits.values_list(
-            "pk", "beneficiary_id", "amount", "reason"
-        ).iterator()
-    ]
-    LedgerEntry.objects.bulk_create(entries, batch_size=5000)
+        credited = cursor.rowcount
     # This call's entries share one `created_at`: the sum below adds exactly them, once.
     added = (
         LedgerEntry.objects.filter(account=OuterRef("pk"), entitlement__period=first, created_at=now)
@@ -383,10 +381,11 @@ def _credit_service_accounts(first: date) -> int:
         .annotate(total=Sum("amount"))
         .values("total")
     )
-    ServiceAccount.objects.filter(pk__in=[e.account_id for e in entries]).update(
+    this_call = LedgerEntry.objects.filter(entitlement__period=first, created_at=now)
+    ServiceAccount.objects.filter(pk__in=this_call.values("account_id")).update(
         balance=F("balance") + Coalesce(Subquery(added), Value(Decimal(0)))
     )
-    return len(entries)
+    return credited
 
 
 @transaction.atomic
