@@ -72,6 +72,7 @@ def policies_load(*, actor: Any, path: str | Path, jurisdiction: str | None = No
                 changed = {k: v for k, v in fields.items() if getattr(current, k) != v}
                 if changed:
                     Programme.objects.filter(pk=current.pk).update(**changed)
+                    audit.record(actor, "programme.update", current, region_code=target_region, after=changed)
                     outcome["updated"].append(spec.code)
                 else:
                     outcome["unchanged"].append(spec.code)
