@@ -58,14 +58,15 @@ def roster_workbook(*, actor: Any, period: date, district: str) -> tuple[bytes, 
         require_perm(actor, Perm.BENEFITS_REVIEW)
     district = _district(actor, district)
     clear = not getattr(actor, "is_authenticated", False) or actor.has_perm(Perm.PII_VIEW)
+    cash = _cash(period, district)
     rows = list(
-        _cash(period, district).values_list(
-            "pk", "programme_code", "beneficiary_id", "region_code", "amount", "reason", "state"
-        )
+        cash.values_list("pk", "programme_code", "beneficiary_id", "region_code", "amount", "reason", "state")
     )
-    ids = {r[2] for r in rows}
-    elders = {e.pk: e for e in Elder.objects.filter(pk__in=ids).only("name", "id_number")}
-    accounts = {a.elder_id: a for a in BankAccount.objects.filter(elder_id__in=ids)}
+    # Through a subquery, not a list of ids: a district's tens of thousands of ids are more parameters
+    # than SQLite accepts in one statement.
+    paid = cash.order_by().values("beneficiary_id")
+    elders = {e.pk: e for e in Elder.objects.filter(pk__in=paid).only("name", "id_number")}
+    accounts = {a.elder_id: a for a in BankAccount.objects.filter(elder_id__in=paid)}
     names = dict(Programme.objects.filter(is_current=True).values_list("code", "name"))
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "constant_memory": True})
@@ -138,12 +139,10 @@ def bank_file(*, actor: Any, period: date, district: str) -> tuple[str, int, int
     if getattr(actor, "is_authenticated", False):
         require_perm(actor, Perm.BENEFITS_APPROVE)
     district = _district(actor, district)
-    rows = list(
-        _cash(period, district)
-        .filter(state=Entitlement.State.APPROVED)
-        .values_list("pk", "beneficiary_id", "amount", "reason")
-    )
-    accounts = {a.elder_id: a for a in BankAccount.objects.filter(elder_id__in={r[1] for r in rows})}
+    approved = _cash(period, district).filter(state=Entitlement.State.APPROVED)
+    rows = list(approved.values_list("pk", "beneficiary_id", "amount", "reason"))
+    paid = approved.order_by().values("beneficiary_id")  # a subquery: see roster_workbook
+    accounts = {a.elder_id: a for a in BankAccount.objects.filter(elder_id__in=paid)}
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)

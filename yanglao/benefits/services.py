@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import Case, CharField, DecimalField, Exists, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from yanglao.accounts.scope import is_person, require_perm, require_region
-from yanglao.benefits import conditions, packs
+from yanglao.benefits import conditions, packs, periods
 from yanglao.benefits.models import BenefitRun, Entitlement, LedgerEntry, Programme, ServiceAccount
 from yanglao.core import audit
 from yanglao.core.errors import Conflict, InvalidInput
@@ -166,19 +166,26 @@ def _param(sql_type: str) -> str:
     return "%s" if connection.vendor == "sqlite" else f"CAST(%s AS {sql_type})"
 
 
-def _write(programme: Programme, run: BenefitRun, first: date, region: str | None) -> dict[str, Any]:
-    """Replace the programme's draft entitlements for the period with a fresh computation, in one
-    transaction; reviewed, approved and paid ones stay and are not computed again."""
-    existing = Entitlement.objects.filter(
-        programme_code=programme.code, target=programme.target, period=first, kind=Entitlement.Kind.REGULAR
+def _delete(rows: Any) -> None:
+    """DELETE … WHERE id IN (…) in one statement. QuerySet.delete() would first read every row to check
+    the ledger entries protecting them, and only approved entitlements ever have one (the database's
+    own foreign key from the ledger still refuses a wrong delete)."""
+    sql, params = rows.values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {Entitlement._meta.db_table} WHERE id IN ({sql})", params)  # noqa: S608
+
+
+def _write(programme: Programme, run: BenefitRun, first: date, region: str | None) -> int:
+    """Replace the programme's draft entitlements for the period with a fresh computation; reviewed,
+    approved and paid ones stay and are not computed again. Returns the rows written."""
+    existing = periods.regular_rows(first, region=region or "", programme=programme.code).filter(
+        target=programme.target
     )
-    if region:
-        existing = existing.filter(region_code__startswith=region)
-    existing.filter(state=Entitlement.State.DRAFT).delete()
-    locked = existing.exclude(state=Entitlement.State.DRAFT).values("beneficiary_id")
-    # In beneficiary order: the entitlement indexes keyed by beneficiary then grow at one end instead of
-    # being written all over (it also keeps SQLite from reaching most elders through an index).
-    select = beneficiaries(programme, first, region).exclude(pk__in=locked).order_by("pk")
+    _delete(existing.filter(state=Entitlement.State.DRAFT))
+    locked = existing.filter(beneficiary_id=OuterRef("pk"))  # after the delete, only non-drafts are left
+    # In beneficiary order: the rows then go to the end of the unique key's range for the programme and
+    # period instead of all over it.
+    select = beneficiaries(programme, first, region).exclude(Exists(locked)).order_by("pk")
     sql, params = select.query.sql_with_params()
     table = Entitlement._meta.db_table
     constants = ", ".join(
@@ -210,16 +217,25 @@ def _write(programme: Programme, run: BenefitRun, first: date, region: str | Non
                 *params,
             ],
         )
-    totals = Entitlement.objects.filter(
-        programme_code=programme.code, target=programme.target, period=first, kind=Entitlement.Kind.REGULAR
-    )
-    if region:
-        totals = totals.filter(region_code__startswith=region)
-    summary = totals.aggregate(total=Sum("amount"), count=Count("pk"))
-    return {
-        "beneficiaries": summary["count"],
-        "amount": str((summary["total"] or Decimal(0)).quantize(Decimal("0.01"))),
-    }
+        return cursor.rowcount
+
+
+@contextmanager
+def _run_settings() -> Iterator[None]:
+    """PostgreSQL: room to sort and hash a programme's rows in memory (the server's default work_mem,
+    4 MB, sends a 200,000-row sort to disk). Set for the run's connection and put back afterwards."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW work_mem")
+        previous = cursor.fetchone()[0]
+        cursor.execute("SET work_mem = '64MB'")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('work_mem', %s, false)", [previous])
 
 
 @contextmanager
@@ -268,20 +284,37 @@ def benefits_run(
             started_by=actor if is_person(actor) else None,
             totals={"scope": scope, "programmes": {}},
         )
-    with _one_checkpoint():
+    with _one_checkpoint(), _run_settings():
         for item in chosen:
             if item.code in run.programmes_done or not _applies(item, first, last):
                 continue
             with transaction.atomic():
-                figures = _write(item, run, first, region)
+                _write(item, run, first, region)
                 run.refresh_from_db()
                 run.programmes_done = [*run.programmes_done, item.code]
-                run.totals["programmes"][item.code] = figures
-                run.save(update_fields=["programmes_done", "totals", "updated_at"])
+                run.save(update_fields=["programmes_done", "updated_at"])
+        # The figures of the whole period in scope, from the table (so a resumed run counts the rows of
+        # its earlier attempt too): per programme run, beneficiaries, amount and the changes since the
+        # previous period.
+        if connection.vendor == "postgresql":
+            # Hundreds of thousands of rows are new since autovacuum last looked: without fresh
+            # statistics PostgreSQL joins the two periods row by row (2.4 s instead of 0.75 s, measured).
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {Entitlement._meta.db_table}")
+        scope_filters = {"region": region or "", "programme": programme or ""}
+        figures = periods.totals(first, **scope_filters)
+        changes = periods.differences(first, **scope_filters)
     with transaction.atomic():
+        done = run.programmes_done
+        run.totals["programmes"] = {
+            code: figures.get(code, {"beneficiaries": 0, "amount": "0.00"}) for code in sorted(done)
+        }
+        run.totals["differences"] = {
+            code: changes.get(code, {"new": 0, "stopped": 0, "changed": 0}) for code in sorted(done)
+        }
         run.state = BenefitRun.State.DONE
         run.finished_at = timezone.now()
-        run.save(update_fields=["state", "finished_at", "updated_at"])
+        run.save(update_fields=["totals", "state", "finished_at", "updated_at"])
         audit.record(actor, "benefits.run", run, region_code=region or "", after={"period": first, **scope})
     return run
 
