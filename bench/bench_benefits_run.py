@@ -25,7 +25,7 @@ linearly to COUNT, and the output says so): (1) a per-row ORM loop: the current 
 the database, each elder programme's rule evaluated in Python by the small evaluator below (the
 condition language of conditions.py and the amount rules of packs.py: ages on the period's first
 day, levels from effective assessments, the first amount row that holds, never paying deceased or
-moved-out elders, the jurisdiction, the programme's validity and frequency), and
+moved-out elders, the jurisdiction, the programme's validity and frequency, `not_with`), and
 `Entitlement.objects.create()` for each entitlement; (2) the same loop collecting the entitlements
 and writing them with `bulk_create(batch_size=2000)`. Both as the issue states them: for each elder its
 level is read through the ORM when a rule asks for it, and create() runs in Django's default
@@ -527,6 +527,9 @@ def baseline(last_id: int, *, bulk: bool, helped: bool) -> tuple[dict[str, Any],
             )
             reason = f"{p.name}（v{p.version}）"
             programmes.append((p, paid_before, amount_rows(p.rule["amount"]), reason))
+        # A programme with `not_with` comes after the programmes it names, and is not paid to an elder
+        # they paid (the packs have no circles).
+        programmes.sort(key=lambda item: bool(item[0].rule.get("not_with")))
         levels: dict[int, str] = (
             dict(
                 effective_levels(on=first)
@@ -542,8 +545,11 @@ def baseline(last_id: int, *, bulk: bool, helped: bool) -> tuple[dict[str, Any],
         for elder in elders.iterator(chunk_size=2000):
             if elder.status in ("deceased", "moved_out"):
                 continue
+            paid_now: set[str] = set()
             for p, paid_before, rows, reason in programmes:
                 if not _within(elder.residence_region_id, p.jurisdiction) or elder.pk in paid_before:
+                    continue
+                if paid_now.intersection(p.rule.get("not_with", [])):
                     continue
                 if not holds(p.rule["eligibility"], elder, first, levels):
                     continue
@@ -566,6 +572,7 @@ def baseline(last_id: int, *, bulk: bool, helped: bool) -> tuple[dict[str, Any],
                             collected.append(Entitlement(**fields))
                         else:
                             Entitlement.objects.create(**fields)
+                        paid_now.add(p.code)
                         break
         if bulk:
             Entitlement.objects.bulk_create(collected, batch_size=2000)

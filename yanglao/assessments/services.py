@@ -310,8 +310,11 @@ def assessment_review(*, actor: Any, assessment: Assessment, approve: bool, note
                 previous.status = Status.SUPERSEDED
                 previous.save(update_fields=["status", "updated_at"])
         assessment.status = Status.EFFECTIVE if definition.determines_ability_level else Status.RECORDED
-        assessment.valid_from = today
-        assessment.valid_until = add_months(today, policy.value(VALIDITY, on=today)) - timedelta(days=1)
+        # The result describes the elder as found on the assessment day, so it counts from then: an
+        # approval that comes in a later month makes benefits owed for the months between (back-pay).
+        start = assessment.assessed_on or today
+        assessment.valid_from = start
+        assessment.valid_until = add_months(start, policy.value(VALIDITY, on=today)) - timedelta(days=1)
     else:
         if not note:
             raise InvalidInput("退回时请写明需要修改的内容", field="note")

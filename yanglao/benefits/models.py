@@ -129,10 +129,12 @@ class Entitlement(models.Model):
 
     class Kind(models.TextChoices):
         REGULAR = "regular", _("正常发放")
+        BACKPAY = "backpay", _("补发")
         RECOVERY = "recovery", _("追回")
 
     state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.DRAFT)
-    # A recovery is a negative entitlement beside the one paid in error (a death reported late).
+    # A recovery is a negative entitlement beside the one paid in error (a death reported late); a
+    # back-pay is the difference owed for a past month whose level was approved after it was computed.
     # db_default: the run's INSERT … SELECT names only the columns it computes.
     kind = models.CharField(
         _("类型"), max_length=10, choices=Kind.choices, default=Kind.REGULAR, db_default=Kind.REGULAR

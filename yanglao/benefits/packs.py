@@ -81,10 +81,13 @@ class ProgrammeSpec:
     jurisdiction: str
     source: str
     source_file: str
+    not_with: list[str] = field(default_factory=list)
 
     def rule(self) -> dict[str, Any]:
         """What decides who gets how much: stored with the version, compared on reload."""
+        combination = {"not_with": self.not_with} if self.not_with else {}
         return {
+            **combination,
             "target": self.target,
             "payment": self.payment,
             "frequency": self.frequency,
@@ -216,7 +219,7 @@ def _date(value: Any, where: str, *, required: bool) -> date | None:
 
 _PROGRAMME_KEYS = {
     "code", "version", "name", "target", "payment", "frequency", "pay_month", "valid_from", "valid_until",
-    "eligibility", "amount", "assumed", "note",
+    "eligibility", "amount", "assumed", "note", "not_with",
 }  # fmt: skip
 _REQUIRED = {
     "code",
@@ -310,6 +313,11 @@ def _programme(item: Any, where: str, pack: Pack, seen: set[str]) -> ProgrammeSp
         amount_rows(item["amount"], item["target"], CHECK_DAY)
     except PackError as error:
         raise PackError(f"{where}: {error}") from None
+    not_with = item.get("not_with") or []
+    if not isinstance(not_with, list) or not all(isinstance(c, str) and _CODE.match(c) for c in not_with):
+        raise PackError(f"{where}: not_with: 应为项目代码列表，如 [{pack.name}.home_care]")
+    if code in not_with:
+        raise PackError(f"{where}: not_with: 不能引用项目自身")
     assumed = item.get("assumed") or []
     if not isinstance(assumed, list) or not all(isinstance(a, str) and a for a in assumed):
         raise PackError(f"{where}: assumed: 应为字段名列表，如 [amount]")
@@ -334,6 +342,7 @@ def _programme(item: Any, where: str, pack: Pack, seen: set[str]) -> ProgrammeSp
         jurisdiction=pack.jurisdiction,
         source=pack.source,
         source_file=Path(pack.path).name,
+        not_with=list(dict.fromkeys(not_with)),
     )
 
 
@@ -368,7 +377,62 @@ def load_path(path: str | Path) -> list[Pack]:
                     f"{Path(pack.path).name}: {programme.code}: 已在 {codes[programme.code]} 中定义"
                 )
             codes[programme.code] = Path(pack.path).name
+    check_combinations(combinations(packs))
     return packs
+
+
+Combinations = dict[str, tuple[str, list[str], str]]  # code → (target, not_with, file it comes from)
+
+
+def combinations(packs: list[Pack]) -> Combinations:
+    return {p.code: (p.target, p.not_with, p.source_file) for pack in packs for p in pack.programmes}
+
+
+def check_combinations(programmes: Combinations, *, complete: bool = False) -> None:
+    """`not_with` names programmes of the same target, and never goes round in a circle (A not with B,
+    B not with A would pay neither). With complete=True every programme named must be in `programmes`
+    (when loading: the programmes already loaded and the files')."""
+    for code, (target, others, where) in programmes.items():
+        for other in others:
+            if other not in programmes:
+                if complete:
+                    raise PackError(f"{where}: {code}: not_with: 项目 {other} 未加载，也不在本次加载的文件中")
+                continue
+            if programmes[other][0] != target:
+                raise PackError(
+                    f"{where}: {code}: not_with: {other} 的补贴对象不同（{programmes[other][0]}），不能组合"
+                )
+    visiting: set[str] = set()
+    done: set[str] = set()
+
+    def visit(code: str, path: list[str]) -> None:
+        if code in done or code not in programmes:
+            return
+        if code in visiting:
+            circle = " → ".join([*path[path.index(code) :], code])
+            raise PackError(f"{programmes[code][2]}: {code}: not_with: 组合规则形成循环：{circle}")
+        visiting.add(code)
+        for other in programmes[code][1]:
+            visit(other, [*path, code])
+        visiting.discard(code)
+        done.add(code)
+
+    for code in sorted(programmes):
+        visit(code, [])
+
+
+def reads_level(rule: dict[str, Any]) -> bool:
+    """Whether the eligibility or the amount depends on the elder's ability level (so a late-approved
+    assessment can change what a past month owed)."""
+
+    def walk(value: Any) -> bool:
+        if isinstance(value, dict):
+            return any(key in ("level", "by_level") or walk(item) for key, item in value.items())
+        if isinstance(value, list):
+            return any(walk(item) for item in value)
+        return False
+
+    return walk(rule.get("eligibility")) or walk(rule.get("amount"))
 
 
 def month_bounds(period: date) -> tuple[date, date]:

@@ -17,15 +17,30 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.apps import apps
 from django.db import connection, transaction
-from django.db.models import Case, CharField, DecimalField, Exists, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from yanglao.accounts.scope import is_person, require_perm, require_region
 from yanglao.benefits import conditions, packs, periods
 from yanglao.benefits.models import BenefitRun, Entitlement, LedgerEntry, Programme, ServiceAccount
-from yanglao.core import audit
+from yanglao.core import audit, policy
 from yanglao.core.errors import Conflict, InvalidInput
 from yanglao.core.permissions import Perm
 from yanglao.regions import codes
@@ -48,6 +63,14 @@ def policies_load(*, actor: Any, path: str | Path, jurisdiction: str | None = No
     if jurisdiction is not None:
         jurisdiction = codes.normalize(jurisdiction, field="jurisdiction")
     loaded = packs.load_path(path)
+    # The programmes named by `not_with` must exist once this load is done: loaded before, or in these files.
+    known: packs.Combinations = {
+        code: (target, list(rule.get("not_with", [])), "已加载")
+        for code, target, rule in Programme.objects.filter(is_current=True).values_list(
+            "code", "target", "rule"
+        )
+    }
+    packs.check_combinations({**known, **packs.combinations(loaded)}, complete=True)
     outcome: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
     for pack in loaded:
         for spec in pack.programmes:
@@ -119,7 +142,7 @@ def beneficiaries(programme: Programme, first: date, region: str | None = None) 
     )
 
 
-def eligible(programme: Programme, first: date, region: str | None = None) -> Any:
+def eligible(programme: Programme, first: date, region: str | None = None, reason_prefix: str = "") -> Any:
     """The beneficiaries as a queryset annotated with benefit_amount and benefit_reason."""
     target = programme.target
     field = REGION_FIELD[target]
@@ -135,6 +158,11 @@ def eligible(programme: Programme, first: date, region: str | None = None) -> An
     if target in _NOT_PAID:
         queryset = queryset.exclude(_NOT_PAID[target])
     queryset = queryset.filter(conditions.compile_condition(programme.rule["eligibility"], target, first))
+    for other in _not_with(programme, first):
+        # Not paid to whoever the other programme pays for the period: decided from the registry (its
+        # eligibility and amount), not from rows written, so neither the order of the programmes in a
+        # run nor a run of one programme alone can pay both.
+        queryset = queryset.exclude(Exists(eligible(other, first).filter(pk=OuterRef("pk"))))
     if programme.frequency == "once":
         paid_before = Entitlement.objects.filter(programme_code=programme.code, target=target)
         queryset = queryset.exclude(pk__in=paid_before.values("beneficiary_id"))
@@ -143,18 +171,37 @@ def eligible(programme: Programme, first: date, region: str | None = None) -> An
     text = CharField(max_length=300)
     if len(rows) == 1 and not rows[0].condition:
         amount: Any = Value(rows[0].amount, output_field=money)
-        reason: Any = Value(_reason(programme, rows[0].label), output_field=text)
+        reason: Any = Value(reason_prefix + _reason(programme, rows[0].label), output_field=text)
     else:
         amount = Case(
             *(When(r.condition, then=Value(r.amount, output_field=money)) for r in rows), output_field=money
         )
         reason = Case(
-            *(When(r.condition, then=Value(_reason(programme, r.label), output_field=text)) for r in rows),
+            *(
+                When(r.condition, then=Value(reason_prefix + _reason(programme, r.label), output_field=text))
+                for r in rows
+            ),
             output_field=text,
         )
     return queryset.annotate(benefit_amount=amount, benefit_reason=reason).filter(
         benefit_amount__isnull=False
     )
+
+
+def _not_with(programme: Programme, first: date) -> list[Programme]:
+    """The current programmes this one is not paid together with, those that pay in the period."""
+    codes_named = programme.rule.get("not_with") or []
+    if not codes_named:
+        return []
+    others = list(Programme.objects.filter(is_current=True, code__in=codes_named, target=programme.target))
+    missing = set(codes_named) - {o.code for o in others}
+    if missing:
+        raise Conflict(
+            f"补贴项目 {programme.code} 的组合规则引用了未加载的项目：{'、'.join(sorted(missing))}",
+            field="programme",
+        )
+    _, last = packs.month_bounds(first)
+    return [other for other in others if _applies(other, first, last)]
 
 
 def _reason(programme: Programme, label: str) -> str:
@@ -182,42 +229,117 @@ def _write(programme: Programme, run: BenefitRun, first: date, region: str | Non
         target=programme.target
     )
     _delete(existing.filter(state=Entitlement.State.DRAFT))
-    locked = existing.filter(beneficiary_id=OuterRef("pk"))  # after the delete, only non-drafts are left
+    # Whoever still has a row of the programme for the period after that delete is not computed again:
+    # a regular entitlement reviewed, approved or paid, or a back-pay already written for the month.
+    locked = Entitlement.objects.filter(
+        period=first, programme_code=programme.code, target=programme.target, beneficiary_id=OuterRef("pk")
+    )
     # In beneficiary order: the rows then go to the end of the unique key's range for the programme and
     # period instead of all over it.
     select = beneficiaries(programme, first, region).exclude(Exists(locked)).order_by("pk")
+    return _insert(select, programme, run, first, Entitlement.Kind.REGULAR)
+
+
+def _insert(select: Any, programme: Programme, run: BenefitRun, period: date, kind: str) -> int:
+    """INSERT … SELECT of (beneficiary, region, amount, reason) rows as draft entitlements of a kind."""
     sql, params = select.query.sql_with_params()
     table = Entitlement._meta.db_table
-    constants = ", ".join(
-        _param(t)
-        for t in (
-            "bigint",
-            "varchar(80)",
-            "varchar(10)",
-            "date",
-            "varchar(16)",
-            "varchar(10)",
-            "bigint",
-            "timestamptz",
-        )
-    )
+    types = ("bigint", "varchar(80)", "varchar(10)", "date", "varchar(16)", "varchar(10)", "varchar(10)")
+    constants = ", ".join(_param(t) for t in (*types, "bigint", "timestamptz"))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (beneficiary_id, region_code, amount, reason, programme_id, programme_code,"  # noqa: S608 - names are ours
-            f" target, period, payment, state, run_id, created_at) SELECT sub.*, {constants} FROM ({sql}) sub",
+            f" target, period, payment, state, kind, run_id, created_at) SELECT sub.*, {constants} FROM ({sql}) sub",
             [  # the constants come first in the statement, then the subquery's own parameters
                 programme.pk,
                 programme.code,
                 programme.target,
-                first,
+                period,
                 programme.payment,
                 Entitlement.State.DRAFT,
+                kind,
                 run.pk,
                 connection.ops.adapt_datetimefield_value(timezone.now()),
                 *params,
             ],
         )
         return cursor.rowcount
+
+
+BACKPAY_MONTHS = policy.define(
+    "benefits.backpay_months", 6, "评估结果晚批准时最多补发的月数", minimum=0, maximum=24, unit="月"
+)
+BACKPAY_REASON = "补发（能力评估结果在该月计算后才批准）："
+
+
+def _backpay(run: BenefitRun, first: date, region: str | None, chosen: list[Programme]) -> dict[str, Any]:
+    """Back-pay for past months (DOMAIN.md §3): an assessment approved after a month was computed, whose
+    result counts from a day in or before that month, can make the month owe more. For each of the last
+    `benefits.backpay_months` months that has a finished run, and each elder programme that reads the
+    level, the elders with such a late result get a back-pay entitlement in that month of what they are
+    owed now less what that month already gave them (regular and earlier back-pay), when it is more.
+    Months still in review (a draft regular entitlement) are left to their own re-run; a back-pay is
+    written once per programme, elder and month. Set-based: one INSERT … SELECT per month and programme,
+    over only the late-approved elders."""
+    assessment = apps.get_model("assessments", "Assessment")
+    from yanglao.assessments.enums import Status as AssessmentStatus
+
+    written, months = 0, []
+    for back in range(policy.value(BACKPAY_MONTHS, on=first), 0, -1):
+        year, month_index = divmod(first.year * 12 + first.month - 1 - back, 12)
+        month = date(year, month_index + 1, 1)
+        computed = BenefitRun.objects.filter(period=month, state=BenefitRun.State.DONE).aggregate(
+            at=Max("created_at")
+        )["at"]
+        if computed is None:
+            continue
+        late = assessment.objects.filter(
+            status=AssessmentStatus.EFFECTIVE,
+            reviewed_at__gt=computed,
+            valid_from__lte=month,
+            valid_until__gte=month,
+        )
+        if not late.exists():
+            continue
+        _, month_last = packs.month_bounds(month)
+        for programme in chosen:
+            if programme.target != "elder" or not packs.reads_level(programme.rule):
+                continue
+            if not _applies(programme, month, month_last):
+                continue
+            given = Entitlement.objects.filter(
+                period=month, programme_code=programme.code, target="elder", beneficiary_id=OuterRef("pk")
+            )
+            already = (
+                given.exclude(kind=Entitlement.Kind.RECOVERY)
+                .order_by()
+                .values("beneficiary_id")
+                .annotate(total=Sum("amount"))
+                .values("total")
+            )
+            money = DecimalField(max_digits=12, decimal_places=2)
+            owed = (
+                eligible(programme, month, region, reason_prefix=BACKPAY_REASON)
+                .filter(pk__in=late.values("elder_id"))
+                .exclude(Exists(given.filter(kind=Entitlement.Kind.REGULAR, state=Entitlement.State.DRAFT)))
+                .exclude(Exists(given.filter(kind=Entitlement.Kind.BACKPAY)))
+                .annotate(
+                    already=Coalesce(
+                        Subquery(already, output_field=money), Value(Decimal(0)), output_field=money
+                    )
+                )
+                .filter(benefit_amount__gt=F("already"))
+                .annotate(
+                    difference=ExpressionWrapper(F("benefit_amount") - F("already"), output_field=money)
+                )
+                .values_list("pk", REGION_FIELD["elder"], "difference", "benefit_reason")
+                .order_by("pk")
+            )
+            count = _insert(owed, programme, run, month, Entitlement.Kind.BACKPAY)
+            if count:
+                written += count
+                months.append(f"{month:%Y-%m}")
+    return {"rows": written, "months": sorted(set(months))}
 
 
 @contextmanager
@@ -293,6 +415,11 @@ def benefits_run(
                 run.refresh_from_db()
                 run.programmes_done = [*run.programmes_done, item.code]
                 run.save(update_fields=["programmes_done", "updated_at"])
+        if "backpay" not in run.totals:
+            with transaction.atomic():
+                backpay = _backpay(run, first, region, list(chosen))
+                run.totals["backpay"] = backpay
+                run.save(update_fields=["totals", "updated_at"])
         # The figures of the whole period in scope, from the table (so a resumed run counts the rows of
         # its earlier attempt too): per programme run, beneficiaries, amount and the changes since the
         # previous period.

@@ -314,3 +314,18 @@ def test_an_instrument_that_sets_no_level_is_recorded_beside_the_effective_level
     done = services.assessment_review(actor=cast.district_staff, assessment=request, approve=True)
     assert (done.status, done.total, done.level_label) == (Status.RECORDED, 100, "无需依赖")
     assert selectors.effective_level(elder.pk) is None
+
+
+def test_a_result_approved_late_counts_from_the_assessment_day(cast, second_assessor, assigned):
+    """The result describes the elder as found on site: approved weeks later, it is in force from the
+    assessment day, so benefits owed for the months between can be back-paid."""
+    assessed = timezone.localdate() - timedelta(days=40)
+    services.assessment_save_draft(
+        actor=cast.assessor, assessment=assigned, answers=full_answers(60), assessed_on=assessed
+    )
+    services.assessment_attest(actor=cast.assessor, assessment=assigned)
+    submitted = services.assessment_attest(actor=second_assessor, assessment=assigned)
+    done = services.assessment_review(actor=cast.district_staff, assessment=submitted, approve=True)
+    assert done.valid_from == assessed
+    assert done.valid_until == services.add_months(assessed, 12) - timedelta(days=1)
+    assert selectors.effective_levels(on=assessed).get(elder_id=done.elder_id).pk == done.pk
