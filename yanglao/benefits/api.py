@@ -11,7 +11,7 @@ from ninja.responses import Status
 
 from yanglao.accounts.scope import require_perm
 from yanglao.benefits import selectors, services
-from yanglao.benefits.models import Entitlement, Programme
+from yanglao.benefits.models import BenefitRun, Entitlement, Programme
 from yanglao.core.errors import InvalidInput
 from yanglao.core.permissions import Perm
 from yanglao.registry import selectors as registry_selectors
@@ -74,6 +74,15 @@ def run(request, body: RunIn):
     return Status(201, done)
 
 
+@router.get("/runs", response=list[RunOut], summary="Recent runs with their totals, differences and back-pay")
+@paginate(PageNumberPagination, page_size=50)
+def runs(request, period: str = ""):
+    """The city's runs, newest first (totals are city money figures: benefits.run only)."""
+    require_perm(request.user, Perm.BENEFITS_RUN)
+    found = BenefitRun.objects.order_by("-created_at", "-id")
+    return found.filter(period=_period(period)) if period else found
+
+
 class EntitlementOut(Schema):
     id: int
     programme_code: str
@@ -85,6 +94,7 @@ class EntitlementOut(Schema):
     reason: str
     payment: str
     state: str
+    kind: str
 
 
 class EntitlementFilters(Schema):

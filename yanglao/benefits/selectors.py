@@ -9,12 +9,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Substr
 
-from yanglao.benefits import packs, periods, services
+from yanglao.accounts.scope import covers
+from yanglao.benefits import packs, payments, periods, services
 from yanglao.benefits.models import Entitlement, Programme
 from yanglao.core.errors import InvalidInput
+from yanglao.regions import codes
+from yanglao.regions.models import Region
+from yanglao.registry.models import Elder
 
 previous_period = periods.previous_period
 
@@ -29,10 +33,18 @@ class Differences:
     samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
-def differences(programme_code: str, period: date, *, sample: int = 20, region: str = "") -> Differences:
-    """The counts of periods.differences for one programme, with a few rows of each kind (beneficiary,
-    amounts, reasons) for the page."""
-    counts = periods.differences(period, region=region, programme=programme_code).get(programme_code, {})
+def differences(
+    programme_code: str,
+    period: date,
+    *,
+    sample: int = 20,
+    region: str = "",
+    counts: dict[str, int] | None = None,
+) -> Differences:
+    """The counts of periods.differences for one programme (computed unless given), with a few rows of
+    each kind (beneficiary, amounts, reasons) for the page."""
+    if counts is None:
+        counts = periods.differences(period, region=region, programme=programme_code).get(programme_code, {})
     current = periods.regular_rows(period, region=region, programme=programme_code)
     before = periods.regular_rows(previous_period(period), region=region, programme=programme_code)
     earlier = before.filter(target=OuterRef("target"), beneficiary_id=OuterRef("beneficiary_id"))
@@ -139,14 +151,149 @@ def elder_benefits(elder_id: int, *, limit: int = 24) -> dict[str, Any]:
     account = ServiceAccount.objects.filter(elder_id=elder_id).first()
     return {
         "balance": account.balance if account else Decimal(0),
-        "entitlements": list(
-            Entitlement.objects.filter(target="elder", beneficiary_id=elder_id)
-            .order_by("-period", "programme_code")
-            .values("programme_code", "period", "amount", "reason", "payment", "state")[:limit]
-        ),
+        "entitlements": [
+            {
+                **row,
+                "state_label": str(Entitlement.State(row["state"]).label),
+                "kind_label": str(Entitlement.Kind(row["kind"]).label),
+            }
+            for row in Entitlement.objects.filter(target="elder", beneficiary_id=elder_id)
+            .order_by("-period", "programme_code", "kind")
+            .values("programme_code", "period", "amount", "reason", "payment", "state", "kind")[:limit]
+        ],
         "ledger": list(
             LedgerEntry.objects.filter(account__elder_id=elder_id)
             .order_by("-created_at", "-id")
             .values("amount", "note", "reference", "created_at")[:limit]
         ),
     }
+
+
+# -- the period page: figures, differences and the entitlement list, in the user's region -----------------
+
+
+def scoped(user: Any, queryset: QuerySet, field: str = "region_code") -> QuerySet:
+    """Rows whose region lies under the user's own region; a superuser sees all, no region sees none."""
+    if user.is_superuser:
+        return queryset
+    if not user.region_id:
+        return queryset.none()
+    return queryset.filter(codes.within(user.region_id, field))
+
+
+def region_names(region_codes: Any) -> dict[str, str]:
+    return dict(Region.objects.filter(code__in=set(region_codes)).values_list("code", "name"))
+
+
+def programme_names() -> dict[str, str]:
+    """Each code's name in its latest version (a programme no longer current keeps its name)."""
+    names: dict[str, str] = {}
+    for code, name in Programme.objects.order_by("code", "-version").values_list("code", "name"):
+        names.setdefault(code, name)
+    return names
+
+
+def period_summary(rows: QuerySet, names: dict[str, str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Per programme: heads, amount and how many are waiting, reviewed, approved; and the total."""
+    states = (Entitlement.State.DRAFT, Entitlement.State.REVIEWED, Entitlement.State.APPROVED)
+    summary = [
+        {**row, "name": names.get(row["programme_code"], row["programme_code"])}
+        for row in rows.values("programme_code")
+        .annotate(
+            heads=Count("id"), amount=Sum("amount"), **{s: Count("id", filter=Q(state=s)) for s in states}
+        )
+        .order_by("programme_code")
+    ]
+    total = {
+        "heads": sum(r["heads"] for r in summary),
+        "amount": sum((r["amount"] for r in summary), Decimal(0)),
+    }
+    return summary, total
+
+
+def period_differences(
+    period: date, *, region: str, sample: int, names: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Every programme's differences from the previous period in the region: the counts of all of them
+    in one pass (periods.differences), then a few sample rows of each kind that has any."""
+    counts = periods.differences(period, region=region)
+    return [
+        {
+            "code": code,
+            "name": names.get(code, code),
+            "found": differences(code, period, sample=sample, region=region, counts=found),
+        }
+        for code, found in counts.items()
+    ]
+
+
+def period_districts(rows: QuerySet, user: Any) -> list[dict[str, Any]]:
+    """Per district: entitlements, drafts still to review, cash rows payable and approved; named, and
+    whether it lies in the user's region."""
+    districts = list(
+        rows.annotate(district=Substr("region_code", 1, 6))
+        .values("district")
+        .annotate(
+            heads=Count("id"),
+            drafts=Count("id", filter=Q(state=Entitlement.State.DRAFT)),
+            cash=Count("id", filter=Q(target="elder", payment="cash", state__in=payments.PAYABLE)),
+            approved_cash=Count(
+                "id", filter=Q(target="elder", payment="cash", state=Entitlement.State.APPROVED)
+            ),
+        )
+        .order_by("district")
+    )
+    names = region_names(d["district"] for d in districts)
+    for row in districts:
+        row["name"] = names.get(row["district"], row["district"])
+        row["mine"] = covers(user, row["district"])
+    return districts
+
+
+def districts_waiting(period: date) -> list[str]:
+    """The districts with entitlements of the period still to review (the city cannot approve yet)."""
+    waiting = Entitlement.objects.filter(period=period.replace(day=1), state=Entitlement.State.DRAFT)
+    return sorted({code[:6] for code in waiting.values_list("region_code", flat=True).distinct()})
+
+
+def filter_entitlements(params: Any, rows: QuerySet) -> tuple[dict[str, str], dict[str, str], QuerySet]:
+    """The list's filters (programme, region, state, beneficiary number) with an error per bad field;
+    any error empties the list rather than showing everything."""
+    values = {key: params.get(key, "").strip() for key in ("programme", "region", "state", "q")}
+    errors: dict[str, str] = {}
+    if values["programme"]:
+        rows = rows.filter(programme_code=values["programme"])
+    if values["region"]:
+        try:
+            rows = rows.filter(codes.within(codes.normalize(values["region"]), "region_code"))
+        except InvalidInput as error:
+            errors["region"] = error.message
+    if values["state"]:
+        if values["state"] in Entitlement.State.values:
+            rows = rows.filter(state=values["state"])
+        else:
+            errors["state"] = f"状态“{values['state']}”无效"
+    if values["q"]:
+        if values["q"].isdigit():
+            rows = rows.filter(beneficiary_id=int(values["q"]))
+        else:
+            errors["q"] = "请输入对象编号（数字）"
+    return values, errors, rows.none() if errors else rows
+
+
+def with_names(entitlements: list[Entitlement]) -> list[dict[str, Any]]:
+    """A page of entitlements with the elder's name and the region's name beside each."""
+    elders = dict(
+        Elder.objects.filter(
+            pk__in={e.beneficiary_id for e in entitlements if e.target == "elder"}
+        ).values_list("pk", "name")
+    )
+    regions = region_names(e.region_code for e in entitlements)
+    return [
+        {
+            "e": e,
+            "name": elders.get(e.beneficiary_id, "") if e.target == "elder" else "",
+            "region": regions.get(e.region_code, ""),
+        }
+        for e in entitlements
+    ]

@@ -2,9 +2,8 @@
 task with a progress bar), a period's figures, differences and entitlements with review, approval and
 the payment files, and the what-if of a draft pack; and the 补贴津贴 tab on the elder's page.
 
-Each view parses, calls one service or selector, and renders. The period page's reads (figures per
-programme and district, the entitlement list) are scoped to the user's region here, the way the API
-scopes them, until they move into selectors.py."""
+Each view parses, calls services and selectors, and renders; the reads, scoped to the user's region,
+are in selectors.py."""
 
 from __future__ import annotations
 
@@ -20,8 +19,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import Substr
 from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -29,15 +26,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from yanglao.accounts.scope import covers, require_perm
+from yanglao.accounts.scope import require_perm
 from yanglao.benefits import packs, payments, selectors, services, tasks
 from yanglao.benefits.models import BenefitRun, Entitlement, Programme
 from yanglao.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from yanglao.core.models import JobProgress
 from yanglao.core.permissions import Perm
 from yanglao.regions import codes
-from yanglao.regions.models import Region
-from yanglao.registry.models import Elder
 from yanglao.registry.views import region_choices
 
 PAGE_SIZE = 50
@@ -81,29 +76,8 @@ def _this_month() -> str:
     return f"{timezone.localdate():%Y-%m}"
 
 
-def _scoped(user: Any, queryset: QuerySet, field: str = "region_code") -> QuerySet:
-    """Rows whose region lies under the user's own region; a superuser sees all, no region sees none."""
-    if user.is_superuser:
-        return queryset
-    if not user.region_id:
-        return queryset.none()
-    return queryset.filter(codes.within(user.region_id, field))
-
-
 def _scope_prefix(user: Any) -> str | None:
     return "" if user.is_superuser else (user.region_id or None)
-
-
-def _region_names(region_codes: Any) -> dict[str, str]:
-    return dict(Region.objects.filter(code__in=set(region_codes)).values_list("code", "name"))
-
-
-def _programme_names() -> dict[str, str]:
-    """Each code's name in its latest version (a programme no longer current keeps its name)."""
-    names: dict[str, str] = {}
-    for code, name in Programme.objects.order_by("code", "-version").values_list("code", "name"):
-        names.setdefault(code, name)
-    return names
 
 
 # -- programmes and loading the shipped packs ---------------------------------------------------------
@@ -113,7 +87,7 @@ def _programmes_page(
     request, *, errors: dict[str, str] | None = None, values: dict | None = None, status=200
 ):
     rows = list(Programme.objects.filter(is_current=True).order_by("pack", "code"))
-    regions = _region_names(p.jurisdiction for p in rows)
+    regions = selectors.region_names(p.jurisdiction for p in rows)
     context = {
         "programmes": [(p, regions.get(p.jurisdiction, "")) for p in rows],
         "may_load": request.user.has_perm(Perm.POLICIES_MANAGE),
@@ -207,6 +181,7 @@ def _run_rows(runs: Any, names: dict[str, str]) -> list[dict[str, Any]]:
                 "programmes": per_programme,
                 "beneficiaries": sum(p["beneficiaries"] for p in per_programme),
                 "amount": sum((p["amount"] for p in per_programme), Decimal(0)),
+                "backpay": (run.totals or {}).get("backpay") or {},
             }
         )
     return rows
@@ -242,7 +217,7 @@ def runs(request):
         "job_id": job_id,
         "job": _own_job(user, job_id),
         "page": page,
-        "rows": _run_rows(page.object_list, _programme_names()),
+        "rows": _run_rows(page.object_list, selectors.programme_names()),
         "today_period": _this_month(),
     }
     return render(request, "benefits/runs.html", context, status=status)
@@ -281,131 +256,32 @@ def period_go(request):
 # -- a period ------------------------------------------------------------------------------------------
 
 
-def _entitlement_filters(params: Any, scoped: QuerySet) -> tuple[dict[str, str], dict[str, str], QuerySet]:
-    values = {key: params.get(key, "").strip() for key in ("programme", "region", "state", "q")}
-    errors: dict[str, str] = {}
-    rows = scoped
-    if values["programme"]:
-        rows = rows.filter(programme_code=values["programme"])
-    if values["region"]:
-        try:
-            rows = rows.filter(codes.within(codes.normalize(values["region"]), "region_code"))
-        except InvalidInput as error:
-            errors["region"] = error.message
-    if values["state"]:
-        if values["state"] in Entitlement.State.values:
-            rows = rows.filter(state=values["state"])
-        else:
-            errors["state"] = f"状态“{values['state']}”无效"
-    if values["q"]:
-        if values["q"].isdigit():
-            rows = rows.filter(beneficiary_id=int(values["q"]))
-        else:
-            errors["q"] = "请输入对象编号（数字）"
-    if errors:
-        rows = rows.none()
-    return values, errors, rows
-
-
-def _with_names(entitlements: list[Entitlement]) -> list[dict[str, Any]]:
-    elders = dict(
-        Elder.objects.filter(
-            pk__in={e.beneficiary_id for e in entitlements if e.target == "elder"}
-        ).values_list("pk", "name")
-    )
-    regions = _region_names(e.region_code for e in entitlements)
-    return [
-        {
-            "e": e,
-            "name": elders.get(e.beneficiary_id, "") if e.target == "elder" else "",
-            "region": regions.get(e.region_code, ""),
-        }
-        for e in entitlements
-    ]
-
-
 @login_required
 def period(request, period: date):
     """One month in the user's region: figures per programme, differences from the month before, the
     entitlements (filters, search, pages), review and approval, and the payment files."""
     user = request.user
     _require_any(user, Perm.BENEFITS_REVIEW, Perm.BENEFITS_RUN)
-    names = _programme_names()
-    scoped = _scoped(user, Entitlement.objects.filter(period=period))
-    state_counts = {
-        state: Count("id", filter=Q(state=state))
-        for state in (Entitlement.State.DRAFT, Entitlement.State.REVIEWED, Entitlement.State.APPROVED)
-    }
-    summary = [
-        {**row, "name": names.get(row["programme_code"], row["programme_code"])}
-        for row in scoped.values("programme_code")
-        .annotate(heads=Count("id"), amount=Sum("amount"), **state_counts)
-        .order_by("programme_code")
-    ]
-    total = {
-        "heads": sum(r["heads"] for r in summary),
-        "amount": sum((r["amount"] for r in summary), Decimal(0)),
-    }
-
+    names = selectors.programme_names()
+    scoped = selectors.scoped(user, Entitlement.objects.filter(period=period))
+    summary, total = selectors.period_summary(scoped, names)
     previous = selectors.previous_period(period)
     prefix = _scope_prefix(user)
-    compared = sorted(
-        {r["programme_code"] for r in summary}
-        | set(
-            _scoped(user, Entitlement.objects.filter(period=previous))
-            .values_list("programme_code", flat=True)
-            .distinct()
-        )
-    )
     differences = (
-        [
-            {
-                "code": code,
-                "name": names.get(code, code),
-                "found": selectors.differences(code, period, sample=SAMPLE_ROWS, region=prefix),
-            }
-            for code in compared
-        ]
+        selectors.period_differences(period, region=prefix, sample=SAMPLE_ROWS, names=names)
         if prefix is not None
         else []
     )
-
-    districts = list(
-        scoped.annotate(district=Substr("region_code", 1, 6))
-        .values("district")
-        .annotate(
-            heads=Count("id"),
-            drafts=Count("id", filter=Q(state=Entitlement.State.DRAFT)),
-            cash=Count("id", filter=Q(target="elder", payment="cash", state__in=payments.PAYABLE)),
-            approved_cash=Count(
-                "id", filter=Q(target="elder", payment="cash", state=Entitlement.State.APPROVED)
-            ),
-        )
-        .order_by("district")
-    )
-    district_names = _region_names(d["district"] for d in districts)
-    for row in districts:
-        row["name"] = district_names.get(row["district"], row["district"])
-        row["mine"] = covers(user, row["district"])
-
+    districts = selectors.period_districts(scoped, user)
     may_review = user.has_perm(Perm.BENEFITS_REVIEW)
     may_approve = user.has_perm(Perm.BENEFITS_APPROVE)
-    values, errors, rows = _entitlement_filters(request.GET, scoped)
+    values, errors, rows = selectors.filter_entitlements(request.GET, scoped)
     page = Paginator(
         rows.order_by("programme_code", "region_code", "beneficiary_id", "id"), PAGE_SIZE
     ).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    waiting = []
-    if may_approve:
-        waiting = sorted(
-            {
-                code[:6]
-                for code in Entitlement.objects.filter(period=period, state=Entitlement.State.DRAFT)
-                .values_list("region_code", flat=True)
-                .distinct()
-            }
-        )
+    waiting = selectors.districts_waiting(period) if may_approve else []
     context = {
         "period": period,
         "previous": previous,
@@ -417,11 +293,11 @@ def period(request, period: date):
         "may_review": may_review,
         "may_approve": may_approve,
         "approvable": may_approve and not waiting and any(r["reviewed"] for r in summary),
-        "waiting": [(code, _region_names(waiting).get(code, code)) for code in waiting],
+        "waiting": [(code, selectors.region_names(waiting).get(code, code)) for code in waiting],
         "values": values,
         "errors": errors,
         "page": page,
-        "rows": _with_names(list(page.object_list)),
+        "rows": selectors.with_names(list(page.object_list)),
         "query": query.urlencode(),
         "programme_choices": sorted(names.items()),
         "states": Entitlement.State.choices,
@@ -471,7 +347,7 @@ def approve(request, period: date):
 
 
 def _district_label(district: str) -> str:
-    return _region_names([district]).get(district, district)
+    return selectors.region_names([district]).get(district, district)
 
 
 @login_required
@@ -522,7 +398,7 @@ def _whatif(upload: Any, values: dict[str, str]) -> list[dict[str, Any]]:
         path = Path(folder) / name
         path.write_bytes(content)
         found = selectors.whatif(path=path, period=first, jurisdiction=jurisdiction)
-    regions = _region_names(code for item in found for code in item.by_district)
+    regions = selectors.region_names(code for item in found for code in item.by_district)
     results = []
     for item in found:
         replaces = item.replaces

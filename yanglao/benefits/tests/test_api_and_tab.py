@@ -19,7 +19,14 @@ def test_run_review_approve_and_read_through_the_api(cast, client, make_elder, p
     listed = client.get(
         "/api/v1/benefits/entitlements", {"period": "2026-11", "programme": "testcity.hardship"}
     ).json()
-    assert listed["count"] == 2
+    assert listed["count"] == 2 and {e["kind"] for e in listed["items"]} == {"regular"}
+    runs = client.get("/api/v1/benefits/runs", {"period": "2026-11"}).json()
+    assert runs["count"] == 1 and runs["items"][0]["totals"]["differences"]["testcity.senior"] == {
+        "new": 2,
+        "stopped": 0,
+        "changed": 0,
+    }
+    assert client.get("/api/v1/benefits/runs", {"period": "11/2026"}).status_code == 400
     client.force_login(cast.other_district_staff)
     assert client.get("/api/v1/benefits/entitlements", {"period": "2026-11"}).json()["count"] == 0  # scope
     client.force_login(cast.district_staff)
@@ -54,6 +61,9 @@ def test_the_elders_page_shows_entitlements_and_balance(cast, client, make_elder
     client.force_login(cast.community_worker)
     page = client.get(f"/registry/elders/{people['一般92'].pk}/", {"tab": "benefits"}).content.decode()
     assert "高龄津贴（v1）：90–99岁" in page and 'data-testid="balance">0' in page
+    assert "待审核" in page and ">draft<" not in page  # the state as a clerk reads it
+    client.force_login(cast.district_staff)  # the runs page is for the city's runners
+    assert client.get("/api/v1/benefits/runs").status_code == 403
 
 
 def test_the_demo_loads_the_packs_and_computes_this_month(db):
