@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -41,6 +42,14 @@ def _cash(period: date, district: str) -> Any:
     ).order_by("region_code", "beneficiary_id", "programme_code")
 
 
+def _in_chunks(queryset: Any, field: str, ids: list[int], size: int = 900) -> Iterator[Any]:
+    """The rows whose `field` is one of `ids`, read by primary-key lookups in lists of `size`: a
+    district's tens of thousands of ids are more parameters than SQLite takes in one statement, and a
+    subquery repeating the roster's own query would scan the month's entitlements again."""
+    for start in range(0, len(ids), size):
+        yield from queryset.filter(**{f"{field}__in": ids[start : start + size]})
+
+
 def _district(actor: Any, district: str) -> str:
     district = codes.normalize(district, field="district")
     if len(district) != 6:
@@ -62,11 +71,9 @@ def roster_workbook(*, actor: Any, period: date, district: str) -> tuple[bytes, 
     rows = list(
         cash.values_list("pk", "programme_code", "beneficiary_id", "region_code", "amount", "reason", "state")
     )
-    # Through a subquery, not a list of ids: a district's tens of thousands of ids are more parameters
-    # than SQLite accepts in one statement.
-    paid = cash.order_by().values("beneficiary_id")
-    elders = {e.pk: e for e in Elder.objects.filter(pk__in=paid).only("name", "id_number")}
-    accounts = {a.elder_id: a for a in BankAccount.objects.filter(elder_id__in=paid)}
+    ids = sorted({r[2] for r in rows})
+    elders = {e.pk: e for e in _in_chunks(Elder.objects.only("name", "id_number"), "pk", ids)}
+    accounts = {a.elder_id: a for a in _in_chunks(BankAccount.objects.all(), "elder_id", ids)}
     names = dict(Programme.objects.filter(is_current=True).values_list("code", "name"))
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "constant_memory": True})
@@ -141,8 +148,8 @@ def bank_file(*, actor: Any, period: date, district: str) -> tuple[str, int, int
     district = _district(actor, district)
     approved = _cash(period, district).filter(state=Entitlement.State.APPROVED)
     rows = list(approved.values_list("pk", "beneficiary_id", "amount", "reason"))
-    paid = approved.order_by().values("beneficiary_id")  # a subquery: see roster_workbook
-    accounts = {a.elder_id: a for a in BankAccount.objects.filter(elder_id__in=paid)}
+    ids = sorted({r[1] for r in rows})
+    accounts = {a.elder_id: a for a in _in_chunks(BankAccount.objects.all(), "elder_id", ids)}
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
