@@ -474,6 +474,21 @@ def entitlements_review(*, actor: Any, period: date, district: str) -> int:
     return count
 
 
+def entitlements_approve_check(*, actor: Any, period: date) -> None:
+    """Whether the city may approve the period now: every district has reviewed, and something waits
+    for approval. The page asks before queueing the approval; the approval asks again."""
+    if is_person(actor):
+        require_perm(actor, Perm.BENEFITS_APPROVE)
+    first = period.replace(day=1)
+    period_rows = Entitlement.objects.filter(period=first)
+    drafts = period_rows.filter(state=Entitlement.State.DRAFT).values_list("region_code", flat=True)
+    waiting = sorted({code[:6] for code in drafts.distinct()})
+    if waiting:
+        raise Conflict(f"以下区县尚未审核：{'、'.join(waiting)}", field="period")
+    if not period_rows.filter(state=Entitlement.State.REVIEWED).exists():
+        raise Conflict(f"{first:%Y-%m} 没有待审批的补贴明细", field="period")
+
+
 @transaction.atomic
 def entitlements_approve(*, actor: Any, period: date) -> dict[str, Any]:
     """The city approves a period once every district has reviewed it (市级审批): reviewed → approved,
@@ -481,20 +496,9 @@ def entitlements_approve(*, actor: Any, period: date) -> dict[str, Any]:
     if is_person(actor):
         require_perm(actor, Perm.BENEFITS_APPROVE)
     first = period.replace(day=1)
+    entitlements_approve_check(actor=actor, period=first)
     period_rows = Entitlement.objects.filter(period=first)
-    waiting = sorted(
-        {
-            code[:6]
-            for code in period_rows.filter(state=Entitlement.State.DRAFT).values_list(
-                "region_code", flat=True
-            )
-        }
-    )
-    if waiting:
-        raise Conflict(f"以下区县尚未审核：{'、'.join(waiting)}", field="period")
     approved = period_rows.filter(state=Entitlement.State.REVIEWED).update(state=Entitlement.State.APPROVED)
-    if not approved:
-        raise Conflict(f"{first:%Y-%m} 没有待审批的补贴明细", field="period")
     credited = _credit_service_accounts(first)
     audit.record(
         actor,

@@ -1,6 +1,7 @@
-"""The monthly run as a background task (django-tasks): the runs page enqueues it and shows a progress
-bar keyed by the task result id (core.jobs.Progress). benefits_run takes no progress callback, so the bar
-starts, then finishes with the run's totals (or fails with the reason)."""
+"""The monthly run and the city's approval as background tasks (django-tasks): the pages enqueue them
+and show a progress bar keyed by the task result id (core.jobs.Progress). Neither service takes a
+progress callback, so the bar starts, then finishes with the outcome (or fails with the reason). At a
+million elders a run takes ~10 s and an approval up to ~30 s: too long for a request to wait on."""
 
 from __future__ import annotations
 
@@ -50,3 +51,28 @@ def benefits_run_task(
         raise
     progress.finish(f"已完成：{totals_text(run.totals)}")
     return {"run": run.pk, "totals": run.totals}
+
+
+@task(takes_context=True)
+def benefits_approve_task(context: Any, *, user_id: int, period: str) -> dict[str, Any]:
+    """The city's approval of a period for the user who asked (the service checks their permission)."""
+    from yanglao.accounts.models import User
+    from yanglao.benefits import services
+
+    actor = User.objects.get(pk=user_id)
+    first = date.fromisoformat(period)
+    progress = Progress.start(
+        context.task_result.id, f"补贴审批 {first:%Y-%m}", owner=actor, message="审批中"
+    )
+    try:
+        done = services.entitlements_approve(actor=actor, period=first)
+    except DomainError as error:
+        progress.fail(error.message)
+        return {"failed": error.message}
+    except Exception:
+        progress.fail("审批时发生内部错误，请联系管理员")
+        raise
+    progress.finish(
+        f"已审批 {first:%Y-%m} 的 {done['approved']} 条补贴明细，计入服务账户 {done['credited']} 条"
+    )
+    return done

@@ -234,8 +234,8 @@ def _own_job(user: Any, job_id: str) -> JobProgress | None:
 
 @login_required
 def run_job(request, job_id: str):
-    """htmx: a queued run waits here until its task starts, then shows the shared progress bar."""
-    require_perm(request.user, Perm.BENEFITS_RUN)
+    """htmx: a queued run or approval waits here until its task starts, then shows the progress bar."""
+    _require_any(request.user, Perm.BENEFITS_RUN, Perm.BENEFITS_APPROVE)
     return render(
         request, "benefits/_run_job.html", {"job_id": job_id, "job": _own_job(request.user, job_id)}
     )
@@ -282,7 +282,10 @@ def period(request, period: date):
     query = request.GET.copy()
     query.pop("page", None)
     waiting = selectors.districts_waiting(period) if may_approve else []
+    job_id = request.GET.get("job", "").strip() if may_approve else ""
     context = {
+        "job_id": job_id,
+        "job": _own_job(user, job_id),
         "period": period,
         "previous": previous,
         "summary": summary,
@@ -331,19 +334,16 @@ def review(request, period: date):
 @login_required
 @require_POST
 def approve(request, period: date):
-    """The city approves the reviewed period; service credits reach the elders' accounts."""
-    require_perm(request.user, Perm.BENEFITS_APPROVE)
+    """The city approves the reviewed period (service credits reach the elders' accounts): checked
+    here, then queued, and the period page shows its progress."""
     try:
-        done = services.entitlements_approve(actor=request.user, period=period)
+        services.entitlements_approve_check(actor=request.user, period=period)
     except DomainError as error:
         _reraise_refusals(error)
         messages.error(request, error.message)
-    else:
-        messages.success(
-            request,
-            f"已审批 {period:%Y-%m} 的 {done['approved']} 条补贴明细，计入服务账户 {done['credited']} 条",
-        )
-    return redirect("benefits:period", period=period)
+        return redirect("benefits:period", period=period)
+    job = tasks.benefits_approve_task.enqueue(user_id=request.user.pk, period=period.isoformat())
+    return redirect(f"{reverse('benefits:period', kwargs={'period': period})}?job={job.id}")
 
 
 def _district_label(district: str) -> str:

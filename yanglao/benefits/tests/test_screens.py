@@ -282,6 +282,8 @@ def test_review_then_approve_through_the_page(cast, client, two_months):
     assert 'data-testid="approve-form"' in city_page and "confirm(" in city_page
     assert reverse("registry:import") + "?kind=bank_results" in city_page
     approved = client.post(reverse("benefits:approve", kwargs={"period": "2026-11"}), follow=True)
+    assert "?job=" in approved.redirect_chain[-1][0]  # queued as a background task, then shown in progress
+    assert 'data-testid="approve-progress"' in page_of(approved)
     assert "已审批 2026-11 的 5 条补贴明细，计入服务账户 3 条" in page_of(approved)
     assert set(Entitlement.objects.filter(period=NOVEMBER).values_list("state", flat=True)) == {"approved"}
 
