@@ -412,6 +412,9 @@ def benefits_run(
             if item.code in run.programmes_done or not _applies(item, first, last):
                 continue
             with transaction.atomic():
+                # Two runs of the same month at once take turns per programme: the second waits here,
+                # then replaces the first's drafts with the same figures instead of colliding with them.
+                Programme.objects.select_for_update().filter(pk=item.pk).first()
                 _write(item, run, first, region)
                 run.refresh_from_db()
                 run.programmes_done = [*run.programmes_done, item.code]
@@ -499,6 +502,8 @@ def entitlements_approve(*, actor: Any, period: date) -> dict[str, Any]:
     entitlements_approve_check(actor=actor, period=first)
     period_rows = Entitlement.objects.filter(period=first)
     approved = period_rows.filter(state=Entitlement.State.REVIEWED).update(state=Entitlement.State.APPROVED)
+    if not approved:  # another approval of the period committed while this one waited for its rows
+        raise Conflict(f"{first:%Y-%m} 没有待审批的补贴明细", field="period")
     credited = _credit_service_accounts(first)
     audit.record(
         actor,
