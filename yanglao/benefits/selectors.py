@@ -146,10 +146,18 @@ def whatif(*, path: str | Path, period: date, jurisdiction: str | None = None) -
 def elder_benefits(elder_id: int, *, limit: int = 24) -> dict[str, Any]:
     """An elder's latest entitlements, service-account balance and ledger (the elder's page, the API).
     The caller has already checked that the elder is in scope."""
-    from yanglao.benefits.models import LedgerEntry, ServiceAccount
+    from yanglao.benefits.models import BankAccount, LedgerEntry, ServiceAccount
 
     account = ServiceAccount.objects.filter(elder_id=elder_id).first()
+    bank = BankAccount.objects.filter(elder_id=elder_id).first()
     return {
+        "bank": {
+            "bank_name": bank.bank_name,
+            "account_name": bank.account_name,
+            "account": bank.masked_number,
+        }
+        if bank
+        else None,
         "balance": account.balance if account else Decimal(0),
         "entitlements": [
             {

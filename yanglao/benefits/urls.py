@@ -35,4 +35,5 @@ urlpatterns = [
     path("periods/<period:period>/roster/<str:district>.xlsx", views.roster, name="roster"),
     path("periods/<period:period>/bank/<str:district>.csv", views.bank, name="bank"),
     path("whatif/", views.whatif, name="whatif"),
+    path("elders/<int:elder_id>/bank-account/", views.bank_account, name="bank_account"),
 ]

@@ -445,5 +445,34 @@ def whatif(request):
 
 
 def elder_tab(request: Any, elder: Any) -> str:
-    """The 补贴津贴 tab: the latest entitlements with their reasons, the balance and the ledger."""
-    return render_to_string("benefits/_elder_tab.html", selectors.elder_benefits(elder.pk), request=request)
+    """The 补贴津贴 tab: the latest entitlements with their reasons, the balance and the ledger, and where
+    cash benefits are paid (发放账户), which holders of elders.edit register or change here."""
+    context = {
+        **selectors.elder_benefits(elder.pk),
+        "elder": elder,
+        "may_edit": request.user.has_perm(Perm.ELDERS_EDIT),
+    }
+    return render_to_string("benefits/_elder_tab.html", context, request=request)
+
+
+@login_required
+@require_POST
+def bank_account(request, elder_id: int):
+    """Register or change the elder's 发放账户 from the tab; the answer comes back on the elder's page."""
+    from yanglao.registry import selectors as registry_selectors
+
+    elder = registry_selectors.elder_get(request.user, elder_id)
+    try:
+        services.bank_account_set(
+            actor=request.user,
+            elder=elder,
+            bank_name=request.POST.get("bank_name", ""),
+            account_name=request.POST.get("account_name", ""),
+            account_number=request.POST.get("account_number", ""),
+        )
+    except DomainError as error:
+        _reraise_refusals(error)
+        messages.error(request, f"发放账户未保存：{error.message}")
+    else:
+        messages.success(request, "发放账户已保存")
+    return redirect(f"{reverse('registry:elder_detail', args=[elder.pk])}?tab=benefits")

@@ -79,3 +79,47 @@ def test_the_demo_loads_the_packs_and_computes_this_month(db):
     assert first > 0
     call_command("demo", "--no-serve", "--elders", "400", stdout=io.StringIO(), stderr=io.StringIO())
     assert Entitlement.objects.count() == first
+
+
+def test_the_bank_account_is_registered_on_the_tab_and_through_the_api(cast, client, make_elder):
+    from yanglao.benefits.models import BankAccount
+
+    elder = make_elder(name="王发放")
+    client.force_login(cast.community_worker)
+    tab = client.get(f"/registry/elders/{elder.pk}/", {"tab": "benefits"}).content.decode()
+    assert "未登记发放账户" in tab and 'data-testid="bank-account-form"' in tab
+    url = f"/benefits/elders/{elder.pk}/bank-account/"
+    refused = client.post(
+        url, {"bank_name": "天津银行", "account_name": "王发放", "account_number": "12ab"}, follow=True
+    )
+    assert "发放账户未保存：账号应为 12～30 位数字" in refused.content.decode()
+    assert not BankAccount.objects.exists()  # nothing half-written
+    saved = client.post(
+        url,
+        {"bank_name": "天津银行", "account_name": "王发放", "account_number": "6217 0000 1111 2222 333"},
+        follow=True,
+    ).content.decode()
+    assert "发放账户已保存" in saved and "6217***********2333" in saved and "62170000111122223" not in saved
+    assert BankAccount.objects.get(elder_id=elder.pk).account_number == "6217000011112222333"
+
+    changed = client.put(
+        f"/api/v1/benefits/elders/{elder.pk}/bank-account",
+        {"bank_name": "中国银行", "account_name": "王发放", "account_number": "6013820000000000001"},
+        content_type="application/json",
+    )
+    assert changed.status_code == 200 and changed.json()["account"] == "6013***********0001"
+    bad = client.put(
+        f"/api/v1/benefits/elders/{elder.pk}/bank-account",
+        {"bank_name": "", "account_name": "王发放", "account_number": "6013820000000000001"},
+        content_type="application/json",
+    )
+    assert bad.status_code == 400 and bad.json()["details"][0]["field"] == "bank_name"
+    assert client.get(f"/api/v1/benefits/elders/{elder.pk}").json()["bank"]["bank_name"] == "中国银行"
+
+    client.force_login(cast.other_district_staff)  # another district: the elder is not there for them
+    assert (
+        client.post(
+            url, {"bank_name": "x", "account_name": "y", "account_number": "6217000011112222333"}
+        ).status_code
+        == 404
+    )
