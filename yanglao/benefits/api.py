@@ -110,11 +110,8 @@ def entitlements(request, filters: Query[EntitlementFilters]):
     """Scoped to the caller's region (the entitlement's region code lies under it)."""
     if not (request.user.has_perm(Perm.BENEFITS_RUN) or request.user.has_perm(Perm.BENEFITS_REVIEW)):
         require_perm(request.user, Perm.BENEFITS_REVIEW)
-    rows = Entitlement.objects.filter(period=_period(filters.period)).order_by(
-        "programme_code", "beneficiary_id"
-    )
-    if not request.user.is_superuser:
-        rows = rows.filter(region_code__startswith=request.user.region_id or "~")
+    rows = selectors.scoped(request.user, Entitlement.objects.filter(period=_period(filters.period)))
+    rows = rows.order_by("programme_code", "beneficiary_id")
     if filters.programme:
         rows = rows.filter(programme_code=filters.programme)
     if filters.region:

@@ -29,6 +29,12 @@ def regular_rows(period: date, *, region: str = "", programme: str = "") -> Quer
     return rows
 
 
+def districts_waiting(period: date) -> list[str]:
+    """The districts with entitlements of the period still to review (the city cannot approve yet)."""
+    drafts = Entitlement.objects.filter(period=period.replace(day=1), state=Entitlement.State.DRAFT)
+    return sorted({code[:6] for code in drafts.values_list("region_code", flat=True).distinct()})
+
+
 def totals(period: date, *, region: str = "", programme: str = "") -> dict[str, dict[str, Any]]:
     """Per programme code: beneficiaries and the amount (text, two decimals), in one query."""
     grouped = (

@@ -21,6 +21,7 @@ from yanglao.regions.models import Region
 from yanglao.registry.models import Elder
 
 previous_period = periods.previous_period
+districts_waiting = periods.districts_waiting
 
 
 @dataclass
@@ -256,12 +257,6 @@ def period_districts(rows: QuerySet, user: Any) -> list[dict[str, Any]]:
         row["name"] = names.get(row["district"], row["district"])
         row["mine"] = covers(user, row["district"])
     return districts
-
-
-def districts_waiting(period: date) -> list[str]:
-    """The districts with entitlements of the period still to review (the city cannot approve yet)."""
-    waiting = Entitlement.objects.filter(period=period.replace(day=1), state=Entitlement.State.DRAFT)
-    return sorted({code[:6] for code in waiting.values_list("region_code", flat=True).distinct()})
 
 
 def filter_entitlements(params: Any, rows: QuerySet) -> tuple[dict[str, str], dict[str, str], QuerySet]:

@@ -38,6 +38,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from yanglao.accounts.scope import is_person, require_perm, require_region
+from yanglao.assessments.enums import Status as AssessmentStatus
 from yanglao.benefits import conditions, packs, periods
 from yanglao.benefits.models import BenefitRun, Entitlement, LedgerEntry, Programme, ServiceAccount
 from yanglao.core import audit, policy
@@ -282,8 +283,7 @@ def _backpay(run: BenefitRun, first: date, region: str | None, chosen: list[Prog
     written once per programme, elder and month. Set-based: one INSERT … SELECT per month and programme,
     over only the late-approved elders."""
     assessment = apps.get_model("assessments", "Assessment")
-    from yanglao.assessments.enums import Status as AssessmentStatus
-
+    money = DecimalField(max_digits=12, decimal_places=2)
     written, months = 0, []
     for back in range(policy.value(BACKPAY_MONTHS, on=first), 0, -1):
         year, month_index = divmod(first.year * 12 + first.month - 1 - back, 12)
@@ -317,7 +317,6 @@ def _backpay(run: BenefitRun, first: date, region: str | None, chosen: list[Prog
                 .annotate(total=Sum("amount"))
                 .values("total")
             )
-            money = DecimalField(max_digits=12, decimal_places=2)
             owed = (
                 eligible(programme, month, region, reason_prefix=BACKPAY_REASON)
                 .filter(pk__in=late.values("elder_id"))
@@ -446,7 +445,13 @@ def benefits_run(
         run.state = BenefitRun.State.DONE
         run.finished_at = timezone.now()
         run.save(update_fields=["totals", "state", "finished_at", "updated_at"])
-        audit.record(actor, "benefits.run", run, region_code=region or "", after={"period": first, **scope})
+        audit.record(
+            actor,
+            "benefits.run",
+            run,
+            region_code=region or "",
+            after={"period": first, **scope, "backpay": run.totals.get("backpay", {})},
+        )
     return run
 
 
@@ -483,12 +488,10 @@ def entitlements_approve_check(*, actor: Any, period: date) -> None:
     if is_person(actor):
         require_perm(actor, Perm.BENEFITS_APPROVE)
     first = period.replace(day=1)
-    period_rows = Entitlement.objects.filter(period=first)
-    drafts = period_rows.filter(state=Entitlement.State.DRAFT).values_list("region_code", flat=True)
-    waiting = sorted({code[:6] for code in drafts.distinct()})
+    waiting = periods.districts_waiting(first)
     if waiting:
         raise Conflict(f"以下区县尚未审核：{'、'.join(waiting)}", field="period")
-    if not period_rows.filter(state=Entitlement.State.REVIEWED).exists():
+    if not Entitlement.objects.filter(period=first, state=Entitlement.State.REVIEWED).exists():
         raise Conflict(f"{first:%Y-%m} 没有待审批的补贴明细", field="period")
 
 
@@ -496,10 +499,8 @@ def entitlements_approve_check(*, actor: Any, period: date) -> None:
 def entitlements_approve(*, actor: Any, period: date) -> dict[str, Any]:
     """The city approves a period once every district has reviewed it (市级审批): reviewed → approved,
     and service-credit entitlements are added to the elders' service accounts, each exactly once."""
-    if is_person(actor):
-        require_perm(actor, Perm.BENEFITS_APPROVE)
     first = period.replace(day=1)
-    entitlements_approve_check(actor=actor, period=first)
+    entitlements_approve_check(actor=actor, period=first)  # the permission, the districts, anything to do
     period_rows = Entitlement.objects.filter(period=first)
     approved = period_rows.filter(state=Entitlement.State.REVIEWED).update(state=Entitlement.State.APPROVED)
     if not approved:  # another approval of the period committed while this one waited for its rows
