@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "yanglao.benefits",
     "yanglao.providers",
     "yanglao.facilities",
+    "yanglao.orders",
     "yanglao.analytics",
 ]
 

@@ -592,6 +592,24 @@ def service_account_debit(
 
 
 @transaction.atomic
+def service_account_pay(
+    *, actor: Any, elder_id: int, amount: Decimal, reference: str, note: str
+) -> LedgerEntry | None:
+    """Pay what the account can of `amount` (DOMAIN.md §5: the service account first, up to its balance,
+    the rest self-paid). The account row is locked, so two payments at once never overdraw it; returns
+    the debit entry, or None when the balance is zero."""
+    amount = Decimal(amount)
+    if amount <= 0:
+        raise InvalidInput("扣款金额应大于 0", field="amount")
+    account = ServiceAccount.objects.select_for_update().filter(elder_id=elder_id).first()
+    if account is None or account.balance <= 0:
+        return None
+    return service_account_debit(
+        actor=actor, elder_id=elder_id, amount=min(amount, account.balance), reference=reference, note=note
+    )
+
+
+@transaction.atomic
 def bank_account_set(
     *, actor: Any, elder: Any, bank_name: str, account_name: str, account_number: str
 ) -> Any:

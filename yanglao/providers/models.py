@@ -37,6 +37,8 @@ class CatalogueItem(TimeStampedModel):
     reference_price = models.DecimalField(_("参考价格（元）"), max_digits=10, decimal_places=2)
     description = models.TextField(_("服务内容"), blank=True)
     is_active = models.BooleanField(_("启用"), default=True)
+    # Whether an elder's service account (subsidy credit) may pay for this item; otherwise self-paid.
+    account_payable = models.BooleanField(_("可用服务账户支付"), default=True)
     order = models.PositiveSmallIntegerField(_("排序"), default=100)
 
     class Meta:
