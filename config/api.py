@@ -13,6 +13,7 @@ from yanglao.core.api import router as core_router
 from yanglao.core.errors import DomainError
 from yanglao.facilities.api import router as facilities_router
 from yanglao.orders.api import router as orders_router
+from yanglao.orders.api_settlement import router as orders_settlement_router
 from yanglao.providers.api import router as providers_router
 from yanglao.regions.api import router as regions_router
 from yanglao.registry.api import router as elders_router
@@ -78,3 +79,4 @@ api.add_router("/benefits", benefits_router)
 api.add_router("/providers", providers_router)
 api.add_router("/facilities", facilities_router)
 api.add_router("/", orders_router)
+api.add_router("/", orders_settlement_router)

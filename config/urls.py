@@ -13,6 +13,7 @@ urlpatterns = [
     path("benefits/", include("yanglao.benefits.urls")),
     path("providers/", include("yanglao.providers.urls")),
     path("facilities/", include("yanglao.facilities.urls")),
+    path("orders/", include("yanglao.orders.urls")),
     path("core/", include("yanglao.core.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

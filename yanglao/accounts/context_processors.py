@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import NoReverseMatch, reverse
 
-from yanglao.core.navigation import ITEMS
+from yanglao.core.navigation import ITEMS, allows
 
 
 def navigation(request):
@@ -14,7 +14,7 @@ def navigation(request):
     for item in ITEMS:
         if item.staff_only and not user.is_staff:
             continue
-        if item.perm and not user.has_perm(item.perm):
+        if not allows(item, user):
             continue
         try:
             url = reverse(item.url_name)

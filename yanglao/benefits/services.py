@@ -610,6 +610,33 @@ def service_account_pay(
 
 
 @transaction.atomic
+def service_account_refund(
+    *, actor: Any, elder_id: int, amount: Decimal, reference: str, note: str
+) -> LedgerEntry | None:
+    """Give back a debit for a service found not to have been given (orders: a fraud flag confirmed).
+    Once per reference: a second call finds the refund and writes nothing."""
+    amount = Decimal(amount)
+    if amount <= 0:
+        raise InvalidInput("退回金额应大于 0", field="amount")
+    account = ServiceAccount.objects.select_for_update().filter(elder_id=elder_id).first()
+    if account is None:
+        raise Conflict("该老人没有服务账户", field="elder")
+    if LedgerEntry.objects.filter(account=account, reference=reference[:60], amount__gt=0).exists():
+        return None
+    ServiceAccount.objects.filter(pk=account.pk).update(balance=F("balance") + amount)
+    entry = LedgerEntry.objects.create(
+        account=account, amount=amount, reference=reference[:60], note=note[:300], created_at=timezone.now()
+    )
+    audit.record(
+        actor,
+        "service_account.refund",
+        entry,
+        after={"elder": elder_id, "amount": amount, "reference": reference},
+    )
+    return entry
+
+
+@transaction.atomic
 def bank_account_set(
     *, actor: Any, elder: Any, bank_name: str, account_name: str, account_number: str
 ) -> Any:

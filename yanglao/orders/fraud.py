@@ -68,6 +68,7 @@ from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
 from yanglao.accounts import scope
+from yanglao.benefits import services as benefits_services
 from yanglao.core import audit, policy
 from yanglao.core.errors import Conflict, InvalidInput, NotFound
 from yanglao.core.permissions import Perm
@@ -779,6 +780,7 @@ def flag_review(*, actor: Any, flag: FraudFlag, decision: str, note: str) -> Fra
     locked.reviewed_at = timezone.now()
     locked.review_note = note
     locked.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])
+    refunded = _refund(actor, locked.visit) if decision == FlagStatus.CONFIRMED else None
     audit.record(
         actor,
         "fraud.review",
@@ -791,9 +793,24 @@ def flag_review(*, actor: Any, flag: FraudFlag, decision: str, note: str) -> Fra
             "visit": locked.visit_id,
             "order": order.pk,
             "note": note,
+            "refunded": str(refunded.amount) if refunded else None,
         },
     )
     return locked
+
+
+def _refund(actor: Any, visit: Visit) -> Any:
+    """A confirmed flag means the service is not paid: what the elder's service account paid goes back
+    to it (once per order, however many flags are confirmed)."""
+    if visit.account_paid <= 0:
+        return None
+    return benefits_services.service_account_refund(
+        actor=actor,
+        elder_id=visit.order.elder_id,
+        amount=visit.account_paid,
+        reference=f"refund:order:{visit.order_id}",
+        note=f"服务疑点确认违规，退回服务工单 No.{visit.order_id} 的服务账户支付",
+    )
 
 
 # --- reads ---------------------------------------------------------------------------------------------

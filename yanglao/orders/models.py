@@ -64,6 +64,8 @@ class Order(TimeStampedModel):
     price = models.DecimalField(_("服务价格（元）"), max_digits=10, decimal_places=2, null=True, blank=True)
     # Read out by the elder to the care worker at the end of the visit; never shown to the worker.
     confirm_code = models.CharField(_("确认码"), max_length=6)
+    # Wrong codes typed for this order; kept in the database so every web worker counts the same tries.
+    code_failures = models.PositiveSmallIntegerField(_("确认码错误次数"), default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -17,7 +17,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from yanglao.accounts.roles import Role
-from yanglao.accounts.scope import people
+from yanglao.accounts.scope import people, require_perm
 from yanglao.core.errors import InvalidInput, NotFound
 from yanglao.core.permissions import Perm
 from yanglao.orders.enums import OPEN_STATUSES, Channel, OfferOutcome, OrderStatus
@@ -157,6 +157,7 @@ BOARD_ROWS = 100
 
 
 def dispatch_board(actor: Any, *, region: str = "") -> Board:
+    require_perm(actor, Perm.ORDERS_DISPATCH)
     visible = orders_visible(actor)
     if region:
         visible = visible.filter(codes.within(codes.normalize(region, field="region"), "region_id"))
@@ -192,6 +193,7 @@ class Queue:
 
 
 def provider_queue(actor: Any) -> Queue:
+    require_perm(actor, Perm.ORDERS_ACCEPT)
     mine = orders_visible(actor).filter(provider__organisation_id=actor.organisation_id)
     offers = {
         offer.order_id: offer
@@ -222,6 +224,7 @@ class WorkerDay:
 
 
 def worker_day(actor: Any, *, day: date | None = None) -> WorkerDay:
+    require_perm(actor, Perm.VISITS_PERFORM)
     day = day or timezone.localdate()
     start, end = _day_start(day), _day_start(day + timedelta(days=1))
     visible = orders_visible(actor)

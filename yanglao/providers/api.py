@@ -36,6 +36,7 @@ class CatalogueItemIn(Schema):
     reference_price: Decimal = Field(description="reference (guide) price in yuan per unit")
     description: str = ""
     is_active: bool = True
+    account_payable: bool = Field(True, description="whether an elder's service account may pay for it")
     order: int = 100
 
 
@@ -46,6 +47,7 @@ class CatalogueItemPatch(Schema):
     reference_price: Decimal | None = None
     description: str | None = None
     is_active: bool | None = None
+    account_payable: bool | None = None
     order: int | None = None
 
 
@@ -58,6 +60,7 @@ class CatalogueItemOut(Schema):
     reference_price: Decimal
     description: str
     is_active: bool
+    account_payable: bool
     order: int
 
     @staticmethod

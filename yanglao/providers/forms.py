@@ -193,6 +193,7 @@ class CatalogueItemForm(StyledForm):
     reference_price = forms.DecimalField(label=_("参考价格（元）"), max_digits=10, decimal_places=2)
     order = forms.IntegerField(label=_("排序"), initial=100)
     is_active = forms.BooleanField(label=_("启用"), required=False, initial=True)
+    account_payable = forms.BooleanField(label=_("可用服务账户支付"), required=False, initial=True)
     description = forms.CharField(
         label=_("服务内容"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )

@@ -10,9 +10,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.core import signing
-from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from yanglao.accounts.scope import is_person, require_perm, require_region
@@ -255,24 +255,20 @@ def _confirm(actor: Any, order: Order, method: str) -> Visit:
     return visit
 
 
-def _attempts_key(order_id: int) -> str:
-    return f"orders:confirm-attempts:{order_id}"
-
-
 def visit_confirm_with_code(*, actor: Any, order: Order, code: str) -> Visit:
-    """The elder reads out the order's confirmation code to the worker. Wrong codes are counted outside
-    the transaction (they must stick), and after five the code no longer works for this order."""
-    key = _attempts_key(order.pk)
-    if (cache.get(key) or 0) >= CODE_ATTEMPTS:
-        raise Conflict("确认码错误次数过多，请由家属点击确认链接或由坐席电话确认", field="code")
+    """The elder reads out the order's confirmation code to the worker. A wrong code is counted in its
+    own transaction (it must stick though the confirmation fails), and after five the code no longer
+    works for this order: a family member's link or an operator's call confirms instead."""
     with transaction.atomic():
         locked_order = locked(order.pk)
         _require_assigned_worker(actor, locked_order)
         require_step(locked_order, "confirm")
+        if locked_order.code_failures >= CODE_ATTEMPTS:
+            raise Conflict("确认码错误次数过多，请由家属点击确认链接或由坐席电话确认", field="code")
         if (code or "").strip() == locked_order.confirm_code:
             return _confirm(actor, locked_order, ConfirmMethod.CODE)
-    cache.set(key, (cache.get(key) or 0) + 1, timeout=7 * 24 * 3600)
-    left = CODE_ATTEMPTS - cache.get(key)
+        Order.objects.filter(pk=order.pk).update(code_failures=F("code_failures") + 1)
+        left = CODE_ATTEMPTS - locked_order.code_failures - 1
     raise InvalidInput(f"确认码不正确，还可以尝试 {max(left, 0)} 次", field="code")
 
 

@@ -26,11 +26,7 @@ FAR = (39.1400, 117.2300)  # ~3.5 km from HOME
 
 @pytest.fixture(autouse=True)
 def fresh_index():
-    """Each test starts with an index built from its own rows, and no remembered wrong codes (order ids
-    repeat between tests that roll back)."""
-    from django.core.cache import cache
-
-    cache.clear()
+    """Each test starts with an index built from its own rows."""
     geo.invalidate()
     yield
     geo.invalidate()

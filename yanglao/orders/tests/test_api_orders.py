@@ -82,3 +82,13 @@ def test_an_illegal_step_is_409_and_a_malformed_body_422(cast, client, order_at)
     assert refused.status_code == 409 and "不能评价" in refused.json()["message"]
     malformed = post(client, API, {"elder_id": "abc"})
     assert malformed.status_code == 422 and "elder_id" in malformed.json()["message"]
+
+
+def test_the_board_queue_and_day_are_for_their_own_roles(cast, client):
+    for who, url in [
+        ("operator", "/api/v1/orders/board"),
+        ("district_staff", "/api/v1/orders/queue"),
+        ("district_staff", "/api/v1/visits/today"),
+    ]:
+        client.force_login(cast.users[who])
+        assert client.get(url).status_code == 403, (who, url)

@@ -493,3 +493,20 @@ def test_the_flag_list_filters_by_status_kind_and_region_newest_first(cast, flag
     with pytest.raises(InvalidInput) as refused:
         fraud.flag_list(staff, kind="bad_hair_day")
     assert refused.value.field == "kind"
+
+
+def test_a_confirmed_flag_gives_the_service_account_its_money_back_once(cast, order_at, elder):
+    from decimal import Decimal
+
+    from yanglao.benefits.models import LedgerEntry, ServiceAccount
+    from yanglao.orders.tests.conftest import credit
+
+    credit(elder, "100")
+    order = order_at(S.CONFIRMED, at=FAR)  # far check-in: flagged, and paid 85 from the account
+    assert ServiceAccount.objects.get(elder_id=elder.pk).balance == Decimal("15")
+    flags = list(FraudFlag.objects.filter(visit__order=order, status="open"))
+    for flag in flags:
+        fraud.flag_review(actor=cast.district_staff, flag=flag, decision="confirmed", note="核实未上门")
+    assert ServiceAccount.objects.get(elder_id=elder.pk).balance == Decimal("100")
+    refunds = LedgerEntry.objects.filter(reference=f"refund:order:{order.pk}")
+    assert [e.amount for e in refunds] == [Decimal("85")]

@@ -18,7 +18,16 @@ from yanglao.providers.models import CatalogueItem
 from yanglao.providers.services._common import MAX_PRICE, is_person
 from yanglao.providers.validation import Problems
 
-ITEM_FIELDS = ("name", "unit", "standard_minutes", "reference_price", "description", "is_active", "order")
+ITEM_FIELDS = (
+    "name",
+    "unit",
+    "standard_minutes",
+    "reference_price",
+    "description",
+    "is_active",
+    "account_payable",
+    "order",
+)
 _REQUIRED = ("name", "unit", "standard_minutes", "reference_price")
 _CODE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 _STEPS: dict[str, Callable[[Any], Any]] = {
@@ -32,6 +41,7 @@ _STEPS: dict[str, Callable[[Any], Any]] = {
     ),
     "description": lambda v: validation.text(v, field="description", label="服务内容", max_length=2000),
     "is_active": bool,
+    "account_payable": bool,
     "order": lambda v: validation.integer(v, field="order", label="排序", minimum=0, maximum=32767),
 }
 
@@ -63,6 +73,7 @@ def catalogue_item_create(
     reference_price: Any,
     description: str = "",
     is_active: bool = True,
+    account_payable: bool = True,
     order: Any = 100,
 ) -> CatalogueItem:
     """Add an item to the city's service catalogue (DOMAIN.md §5); its code is what other apps and the
@@ -79,6 +90,7 @@ def catalogue_item_create(
         "reference_price": reference_price,
         "description": description,
         "is_active": is_active,
+        "account_payable": account_payable,
         "order": order,
     }
     cleaned = validation.clean_fields(values, _STEPS, required=_REQUIRED, partial=False, problems=problems)
@@ -93,7 +105,8 @@ def catalogue_item_create(
 
 @transaction.atomic
 def catalogue_item_update(*, actor: Any, item: CatalogueItem, **changes: Any) -> CatalogueItem:
-    """Change a catalogue item's name, unit, standard duration, reference price or availability. Prices
+    """Change a catalogue item's name, unit, standard duration, reference price, availability or whether
+    the service account may pay for it. Prices
     already agreed in providers' offers and contracts are not touched."""
     _require_city(actor)
     unknown = sorted(set(changes) - set(ITEM_FIELDS))

@@ -120,3 +120,15 @@ def test_a_district_user_with_providers_manage_is_still_refused(cast):
         services.catalogue_item_update(
             actor=district_admin, item=CatalogueItem.objects.get(code="bathing"), name="x"
         )
+
+
+def test_the_city_decides_which_items_the_service_account_may_pay(cast, client):
+    item = services.catalogue_item_update(
+        actor=cast.city_admin, item=CatalogueItem.objects.get(code="repair"), account_payable=False
+    )
+    assert item.account_payable is False
+    assert AuditLog.objects.filter(action="catalogue.update", changes__after__account_payable=False).exists()
+    client.force_login(cast.city_admin)
+    listed = {i["code"]: i for i in client.get("/api/v1/providers/catalogue").json()}
+    assert listed["repair"]["account_payable"] is False and listed["bathing"]["account_payable"] is True
+    assert "仅自付" in client.get("/providers/catalogue/").content.decode()
