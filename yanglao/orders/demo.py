@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from yanglao.accounts.models import User
 from yanglao.accounts.roles import Role
-from yanglao.orders import services
+from yanglao.orders import services, settlement
 from yanglao.orders.models import Order
 from yanglao.providers.models import CareWorker, CatalogueItem, Provider
 from yanglao.regions import codes
@@ -118,6 +118,10 @@ def demo_orders(*, stdout: Any = None, seed: int = 61, **options: Any) -> int:
                 services.visit_rate(
                     actor=operator, order=order, score=rng.choice([4, 5, 5]), comment="服务周到"
                 )
+    # This month's statement for the demo provider: yesterday's confirmed visits, the flagged one held.
+    statements = settlement.settlement_run(actor="demo", period=timezone.localdate().strftime("%Y-%m"))
     if stdout is not None:
-        stdout.write(f"demo orders: {made} orders for {provider.name} and care worker {worker.name}")
+        stdout.write(
+            f"demo orders: {made} orders for {provider.name} and care worker {worker.name}, {len(statements)} statement(s)"
+        )
     return made
