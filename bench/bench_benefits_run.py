@@ -59,19 +59,16 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from _harness import analyse, child, database_arguments, run_both, say, setup_timer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -82,47 +79,20 @@ TARGET_SECONDS = 15.0
 TARGET_VS_CREATE = 100.0
 TARGET_VS_BULK = 10.0
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/yanglao_bench_benefits"
-RESULT = "@@RESULT "
 
 
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("count", nargs="?", type=int, default=1_000_000)
     parser.add_argument("--sample", type=int, default=20_000, help="elders of the baselines (>= 20,000)")
-    parser.add_argument("--pg", default=DEFAULT_PG, help="PostgreSQL URL (its database is created/dropped)")
-    parser.add_argument("--no-pg", action="store_true", help="SQLite only")
     parser.add_argument("--no-baselines", action="store_true", help="fast path only")
-    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
-    parser.add_argument("--child", choices=["sqlite", "postgresql"], help=argparse.SUPPRESS)
+    database_arguments(parser, DEFAULT_PG)
     return parser.parse_args()
 
 
 # ======================================================================================================
-# The child: one database, prepared, baselines, fast path; prints RESULT + JSON at the end.
+# The child (_harness.child runs it): one database, prepared, baselines, fast path.
 # ======================================================================================================
-
-
-def say(text: str) -> None:
-    print(text, flush=True)
-
-
-def child(args: argparse.Namespace) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("YANGLAO_ENV", "test")
-    if args.child == "sqlite":
-        os.environ.pop("DATABASE_URL", None)
-    else:
-        os.environ["DATABASE_URL"] = args.pg
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    try:
-        result = stage(args)
-    finally:
-        connection.close()
-    print(RESULT + json.dumps(result), flush=True)
 
 
 def stage(args: argparse.Namespace) -> dict[str, Any]:
@@ -135,15 +105,7 @@ def stage(args: argparse.Namespace) -> dict[str, Any]:
 
     vendor = connection.vendor
     figures: dict[str, Any] = {"vendor": vendor, "count": args.count, "setup": {}}
-    setup = figures["setup"]
-
-    def timed(name: str, work: Callable[[], Any]) -> Any:
-        started = time.perf_counter()
-        value = work()
-        setup[name] = round(time.perf_counter() - started, 1)
-        say(f"  [{vendor}] setup: {name}: {setup[name]} s")
-        return value
-
+    timed = setup_timer(figures["setup"], vendor)
     timed("migrate", lambda: call_command("migrate", verbosity=0))
     timed("divisions 1201", lambda: regions_load(actor="bench", root="1201"))
     timed("elders_generate", lambda: generator.elders_generate(actor="bench", count=args.count))
@@ -337,13 +299,6 @@ def churn(ids: Any) -> None:
                 for i, level in zip(reassessed.tolist(), new_levels.tolist(), strict=True)
             ],
         )
-
-
-def analyse() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
 
 
 # --- the baseline: a Python evaluator of the condition language and the amount rules --------------------
@@ -713,43 +668,9 @@ def payments() -> dict[str, Any]:
 # ======================================================================================================
 
 
-def run_child(vendor: str, args: argparse.Namespace) -> dict[str, Any] | None:
-    command = [sys.executable, __file__, str(args.count), "--sample", str(args.sample), "--child", vendor]
-    command += ["--pg", args.pg] + (["--no-baselines"] if args.no_baselines else [])
-    env = dict(os.environ)
-    data_dir = tempfile.mkdtemp(prefix=f"yanglao-bench-benefits-{vendor}-")
-    env["YANGLAO_DATA_DIR"] = data_dir
-    env.setdefault("YANGLAO_ENV", "test")
-    result = None
-    try:
-        with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) as process:  # noqa: S603
-            assert process.stdout is not None
-            for line in process.stdout:
-                if line.startswith(RESULT):
-                    result = json.loads(line[len(RESULT) :])
-                else:
-                    print(line, end="", flush=True)
-        if process.returncode:
-            print(f"!!! the {vendor} run failed (exit {process.returncode}) !!!")
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)  # ~1 GB of SQLite database at 1,000,000 elders
-    return result
-
-
-def pg_admin(url: str, statement: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(statement)
-
-
-def pg_name(url: str) -> str:
-    name = urlsplit(url).path.lstrip("/")
-    if not name.replace("_", "").isalnum():
-        raise SystemExit(f"unexpected database name {name!r}")
-    return name
+def child_arguments(args: argparse.Namespace) -> list[str]:
+    """The options the parent passes on to each child."""
+    return [str(args.count), "--sample", str(args.sample)] + (["--no-baselines"] if args.no_baselines else [])
 
 
 def _n(value: Any) -> str:
@@ -843,45 +764,14 @@ def report(figures: dict[str, Any], label: str) -> list[str]:
 def main() -> None:
     args = arguments()
     if args.child:
-        child(args)
+        child(args, stage)
         return
     if args.sample < 20_000 and args.count >= 20_000:
         raise SystemExit("--sample must be at least 20,000 (the issue's smallest baseline sample)")
-    misses: list[str] = []
-    started = datetime.now()
     print(
         f"bench_benefits_run: {args.count:,} elders, baselines on the first {min(args.sample, args.count):,}"
     )
-    sqlite = None if args.no_sqlite else run_child("sqlite", args)
-    postgres = None
-    if args.no_pg:
-        print("!!! PostgreSQL run SKIPPED (--no-pg) !!!")
-    else:
-        from yanglao.core.probe import answers
-
-        if not answers(args.pg):
-            print(f"!!! PostgreSQL run SKIPPED: no server answers at {args.pg} !!!")
-        else:
-            name = pg_name(args.pg)
-            pg_admin(args.pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            pg_admin(args.pg, f'CREATE DATABASE "{name}"')
-            try:
-                postgres = run_child("postgresql", args)
-            finally:
-                pg_admin(args.pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    if sqlite:
-        misses += report(sqlite, "SQLite (WAL)")
-    elif args.no_sqlite:
-        print("!!! SQLite run SKIPPED (--no-sqlite) !!!")
-        misses.append("SQLite run skipped")
-    else:
-        misses.append("SQLite run failed")
-    if postgres:
-        misses += report(postgres, "PostgreSQL")
-    elif not args.no_pg:
-        misses.append("PostgreSQL run skipped or failed")
-    print(f"\nwall time of the whole bench: {(datetime.now() - started).total_seconds():.0f} s")
-    print("all targets met" if not misses else "!!! " + "; ".join(misses) + " !!!")
+    run_both(args, __file__, child_arguments(args), report)
 
 
 if __name__ == "__main__":

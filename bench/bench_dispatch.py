@@ -39,18 +39,15 @@ database is created and dropped; skipped with a loud note when no server answers
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from _harness import analyse, child, database_arguments, run_both, say, setup_timer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -58,7 +55,6 @@ sys.path.insert(0, str(ROOT))
 TARGET_P95_MS = 5.0
 TARGET_RATIO = 100.0
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/yanglao_bench_dispatch"
-RESULT = "@@RESULT "
 TIE_M = 1e-6
 CENTRAL = ("120101", "120102", "120103", "120104", "120105", "120106")
 RING = ("120110", "120111", "120112", "120113")
@@ -69,39 +65,13 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--providers", type=int, default=20_000)
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--sample", type=int, default=1_000, help="orders of the baseline (>= 1,000)")
-    parser.add_argument("--pg", default=DEFAULT_PG, help="PostgreSQL URL (its database is created/dropped)")
-    parser.add_argument("--no-pg", action="store_true", help="SQLite only")
-    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
-    parser.add_argument("--child", choices=["sqlite", "postgresql"], help=argparse.SUPPRESS)
+    database_arguments(parser, DEFAULT_PG)
     return parser.parse_args()
 
 
-def say(text: str) -> None:
-    print(text, flush=True)
-
-
 # ======================================================================================================
-# The child: one database, prepared, fast path, baseline; prints RESULT + JSON at the end.
+# The child (_harness.child runs it): one database, prepared, fast path, baseline.
 # ======================================================================================================
-
-
-def child(args: argparse.Namespace) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("YANGLAO_ENV", "test")
-    if args.child == "sqlite":
-        os.environ.pop("DATABASE_URL", None)
-    else:
-        os.environ["DATABASE_URL"] = args.pg
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    try:
-        result = stage(args)
-    finally:
-        connection.close()
-    print(RESULT + json.dumps(result), flush=True)
 
 
 def stage(args: argparse.Namespace) -> dict[str, Any]:
@@ -114,15 +84,7 @@ def stage(args: argparse.Namespace) -> dict[str, Any]:
 
     vendor = connection.vendor
     figures: dict[str, Any] = {"vendor": vendor, "setup": {}}
-    setup = figures["setup"]
-
-    def timed(name: str, work: Any) -> Any:
-        started = time.perf_counter()
-        value = work()
-        setup[name] = round(time.perf_counter() - started, 1)
-        say(f"  [{vendor}] setup: {name}: {setup[name]} s")
-        return value
-
+    timed = setup_timer(figures["setup"], vendor)
     today = timezone.localdate()
     timed("migrate", lambda: call_command("migrate", verbosity=0))
     timed("divisions 1201", lambda: regions_load(actor="bench", root="1201"))
@@ -354,13 +316,6 @@ def query_points(world: dict[str, Any], count: int) -> list[tuple[str, str, int,
     return points
 
 
-def analyse() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-
-
 # --- the fast path -------------------------------------------------------------------------------------
 
 
@@ -504,50 +459,9 @@ def agreement(fast: list, slow: list) -> dict[str, Any]:
 # ======================================================================================================
 
 
-def run_child(vendor: str, args: argparse.Namespace) -> dict[str, Any] | None:
-    command = [sys.executable, __file__, "--child", vendor, "--pg", args.pg]
-    command += [
-        "--providers",
-        str(args.providers),
-        "--orders",
-        str(args.orders),
-        "--sample",
-        str(args.sample),
-    ]
-    env = dict(os.environ)
-    data_dir = tempfile.mkdtemp(prefix=f"yanglao-bench-dispatch-{vendor}-")
-    env["YANGLAO_DATA_DIR"] = data_dir
-    env.setdefault("YANGLAO_ENV", "test")
-    result = None
-    try:
-        with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) as process:  # noqa: S603
-            assert process.stdout is not None
-            for line in process.stdout:
-                if line.startswith(RESULT):
-                    result = json.loads(line[len(RESULT) :])
-                else:
-                    print(line, end="", flush=True)
-        if process.returncode:
-            print(f"!!! the {vendor} run failed (exit {process.returncode}) !!!")
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
-    return result
-
-
-def pg_admin(url: str, statement: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(statement)
-
-
-def pg_name(url: str) -> str:
-    name = urlsplit(url).path.lstrip("/")
-    if not name.replace("_", "").isalnum():
-        raise SystemExit(f"unexpected database name {name!r}")
-    return name
+def child_arguments(args: argparse.Namespace) -> list[str]:
+    """The options the parent passes on to each child."""
+    return ["--providers", str(args.providers), "--orders", str(args.orders), "--sample", str(args.sample)]
 
 
 def _line(name: str, f: dict[str, Any]) -> str:
@@ -628,46 +542,15 @@ def report(figures: dict[str, Any], label: str) -> list[str]:
 def main() -> None:
     args = arguments()
     if args.child:
-        child(args)
+        child(args, stage)
         return
     if args.sample < 1_000 and args.orders >= 1_000:
         raise SystemExit("--sample must be at least 1,000")
-    misses: list[str] = []
-    started = datetime.now()
     print(
         f"bench_dispatch: {args.providers:,} providers, {args.orders:,} orders, baseline on the first "
         f"{min(args.sample, args.orders):,} orders (scaled linearly)"
     )
-    sqlite = None if args.no_sqlite else run_child("sqlite", args)
-    postgres = None
-    if args.no_pg:
-        print("!!! PostgreSQL run SKIPPED (--no-pg) !!!")
-    else:
-        from yanglao.core.probe import answers
-
-        if not answers(args.pg):
-            print(f"!!! PostgreSQL run SKIPPED: no server answers at {args.pg} !!!")
-        else:
-            name = pg_name(args.pg)
-            pg_admin(args.pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            pg_admin(args.pg, f'CREATE DATABASE "{name}"')
-            try:
-                postgres = run_child("postgresql", args)
-            finally:
-                pg_admin(args.pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    if sqlite:
-        misses += report(sqlite, "SQLite (WAL)")
-    elif args.no_sqlite:
-        print("!!! SQLite run SKIPPED (--no-sqlite) !!!")
-        misses.append("SQLite run skipped")
-    else:
-        misses.append("SQLite run failed")
-    if postgres:
-        misses += report(postgres, "PostgreSQL")
-    elif not args.no_pg:
-        misses.append("PostgreSQL run skipped or failed")
-    print(f"\nwall time of the whole bench: {(datetime.now() - started).total_seconds():.0f} s")
-    print("all targets met" if not misses else "!!! " + "; ".join(misses) + " !!!")
+    run_both(args, __file__, child_arguments(args), report)
 
 
 if __name__ == "__main__":

@@ -82,7 +82,42 @@ class RunOut(SettlementOut):
         return settlement.run.note  # type: ignore[attr-defined]
 
 
-class LineOut(Schema):
+class OfVisit(Schema):
+    """Resolvers shared by the schemas whose rows each stand for one visit (statement lines, fraud
+    flags, follow-up calls): what they show of its order, elder and worker is read through the visit
+    one way for all three. Each schema declares its own fields (their order is the JSON's); a resolver
+    for a field a schema does not declare is never called."""
+
+    @staticmethod
+    def resolve_order_id(row: SettlementLine | FraudFlag | FollowUp) -> int:
+        return row.visit.order_id
+
+    @staticmethod
+    def resolve_elder_id(row: SettlementLine | FraudFlag | FollowUp) -> int:
+        return row.visit.order.elder_id
+
+    @staticmethod
+    def resolve_elder_name(row: SettlementLine | FraudFlag | FollowUp) -> str:
+        return row.visit.order.elder.name
+
+    @staticmethod
+    def resolve_region(row: SettlementLine | FraudFlag | FollowUp) -> str:
+        return row.visit.order.region_id
+
+    @staticmethod
+    def resolve_item_name(row: SettlementLine | FraudFlag | FollowUp) -> str:
+        return row.visit.order.item.name
+
+    @staticmethod
+    def resolve_worker_name(row: SettlementLine | FraudFlag | FollowUp) -> str:
+        return row.visit.worker.name
+
+    @staticmethod
+    def resolve_confirmed_at(row: SettlementLine | FraudFlag | FollowUp) -> datetime | None:
+        return row.visit.confirmed_at
+
+
+class LineOut(OfVisit):
     visit_id: int
     order_id: int
     elder_id: int
@@ -101,36 +136,12 @@ class LineOut(Schema):
     rating: int | None
 
     @staticmethod
-    def resolve_order_id(line: SettlementLine) -> int:
-        return line.visit.order_id
-
-    @staticmethod
-    def resolve_elder_id(line: SettlementLine) -> int:
-        return line.visit.order.elder_id
-
-    @staticmethod
-    def resolve_elder_name(line: SettlementLine) -> str:
-        return line.visit.order.elder.name
-
-    @staticmethod
     def resolve_id_number(line: SettlementLine) -> str:
         return line.visit.order.elder.masked_id_number
 
     @staticmethod
-    def resolve_region(line: SettlementLine) -> str:
-        return line.visit.order.region_id
-
-    @staticmethod
     def resolve_item(line: SettlementLine) -> str:
         return line.visit.order.item.code
-
-    @staticmethod
-    def resolve_item_name(line: SettlementLine) -> str:
-        return line.visit.order.item.name
-
-    @staticmethod
-    def resolve_worker_name(line: SettlementLine) -> str:
-        return line.visit.worker.name
 
     @staticmethod
     def resolve_check_in_at(line: SettlementLine) -> datetime:
@@ -139,10 +150,6 @@ class LineOut(Schema):
     @staticmethod
     def resolve_check_out_at(line: SettlementLine) -> datetime | None:
         return line.visit.check_out_at
-
-    @staticmethod
-    def resolve_confirmed_at(line: SettlementLine) -> datetime | None:
-        return line.visit.confirmed_at
 
     @staticmethod
     def resolve_rating(line: SettlementLine) -> int | None:
@@ -262,7 +269,7 @@ def get_reconciliation(request, period: str, region: str = ""):
 
 
 # --- fraud flags ----------------------------------------------------------------------------------
-class FlagOut(Schema):
+class FlagOut(OfVisit):
     id: int
     visit_id: int
     order_id: int
@@ -285,10 +292,6 @@ class FlagOut(Schema):
     review_note: str
 
     @staticmethod
-    def resolve_order_id(flag: FraudFlag) -> int:
-        return flag.visit.order_id
-
-    @staticmethod
     def resolve_kind_label(flag: FraudFlag) -> str:
         return str(FlagKind(flag.kind).label)
 
@@ -297,20 +300,8 @@ class FlagOut(Schema):
         return str(FlagStatus(flag.status).label)
 
     @staticmethod
-    def resolve_region(flag: FraudFlag) -> str:
-        return flag.visit.order.region_id
-
-    @staticmethod
-    def resolve_elder_name(flag: FraudFlag) -> str:
-        return flag.visit.order.elder.name
-
-    @staticmethod
     def resolve_worker_id(flag: FraudFlag) -> int:
         return flag.visit.worker_id
-
-    @staticmethod
-    def resolve_worker_name(flag: FraudFlag) -> str:
-        return flag.visit.worker.name
 
     @staticmethod
     def resolve_provider_name(flag: FraudFlag) -> str:
@@ -353,7 +344,7 @@ def review_flag(request, flag_id: int, body: ReviewIn):
 
 
 # --- follow-up calls ------------------------------------------------------------------------------
-class FollowUpOut(Schema):
+class FollowUpOut(OfVisit):
     id: int
     order_id: int
     elder_id: int
@@ -366,32 +357,8 @@ class FollowUpOut(Schema):
     outcome: str
 
     @staticmethod
-    def resolve_order_id(follow_up: FollowUp) -> int:
-        return follow_up.visit.order_id
-
-    @staticmethod
-    def resolve_elder_id(follow_up: FollowUp) -> int:
-        return follow_up.visit.order.elder_id
-
-    @staticmethod
-    def resolve_elder_name(follow_up: FollowUp) -> str:
-        return follow_up.visit.order.elder.name
-
-    @staticmethod
     def resolve_phone(follow_up: FollowUp) -> str:
         return follow_up.visit.order.elder.masked_phone
-
-    @staticmethod
-    def resolve_item_name(follow_up: FollowUp) -> str:
-        return follow_up.visit.order.item.name
-
-    @staticmethod
-    def resolve_worker_name(follow_up: FollowUp) -> str:
-        return follow_up.visit.worker.name
-
-    @staticmethod
-    def resolve_confirmed_at(follow_up: FollowUp) -> datetime | None:
-        return follow_up.visit.confirmed_at
 
 
 @router.get("/follow-ups", response=list[FollowUpOut], summary="Sampled visits waiting for their call")

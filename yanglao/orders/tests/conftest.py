@@ -44,23 +44,30 @@ def item(db):
     return CatalogueItem.objects.get(code="bathing")
 
 
+def bathing_provider(organisation, *, price: str, **details):
+    """A provider of `organisation` with a daily capacity of 10 offering 助浴 at `price`; the dispatch
+    index is dropped so that the next query sees it."""
+    found = provider_services.provider_attach(
+        actor="tests", organisation=organisation, daily_capacity=10, **details
+    )
+    provider_services.offer_set(actor="tests", provider=found, item="bathing", price=price)
+    geo.invalidate()
+    return found
+
+
 @pytest.fixture
 def provider(cast, item):
     """The cast's 和平区 provider: serves 劝业场街道, ~1 km from HOME, offers 助浴 at 85, capacity 10."""
-    found = provider_services.provider_attach(
-        actor="tests",
-        organisation=cast.organisations["provider"],
+    return bathing_provider(
+        cast.organisations["provider"],
+        price="85",
         legal_form="social_org",
         legal_representative="周静",
         contact_phone="13812345678",
         service_areas=[HOME_STREET],
         latitude=HOME[0] + 0.009,
         longitude=HOME[1],
-        daily_capacity=10,
     )
-    provider_services.offer_set(actor="tests", provider=found, item="bathing", price="85")
-    geo.invalidate()
-    return found
 
 
 @pytest.fixture
@@ -72,37 +79,29 @@ def second_provider(cast, item):
     organisation = Organisation.objects.create(
         name="和平区第二服务中心", kind="provider", region_id=HOME_DISTRICT, credit_code=make_credit_code(77)
     )
-    found = provider_services.provider_attach(
-        actor="tests",
-        organisation=organisation,
+    return bathing_provider(
+        organisation,
+        price="80",
         legal_form="enterprise",
         legal_representative="吴平",
         service_areas=[HOME_DISTRICT],
         latitude=HOME[0] + 0.018,
         longitude=HOME[1],
-        daily_capacity=10,
     )
-    provider_services.offer_set(actor="tests", provider=found, item="bathing", price="80")
-    geo.invalidate()
-    return found
 
 
 @pytest.fixture
 def other_provider(cast, item):
     """The cast's 河东区 provider: serves only 河东区 (never a candidate for the home community)."""
-    found = provider_services.provider_attach(
-        actor="tests",
-        organisation=cast.organisations["other_provider"],
+    return bathing_provider(
+        cast.organisations["other_provider"],
+        price="70",
         legal_form="enterprise",
         legal_representative="赵强",
         service_areas=[OTHER_DISTRICT],
         latitude=HOME[0],
         longitude=HOME[1] + 0.001,
-        daily_capacity=10,
     )
-    provider_services.offer_set(actor="tests", provider=found, item="bathing", price="70")
-    geo.invalidate()
-    return found
 
 
 @pytest.fixture

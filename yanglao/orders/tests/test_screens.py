@@ -28,6 +28,20 @@ def nav_labels(client, user):
     return {str(i["label"]) for i in client.get("/").context["nav_items"]}
 
 
+def unplaced_order(cast, elder, item):
+    """An order the operator took by phone for three hours from now, left for a dispatcher to place."""
+    start, end = window(3)
+    return services.order_create(
+        actor=cast.operator,
+        elder=elder,
+        item=item,
+        channel="phone",
+        window_start=start,
+        window_end=end,
+        dispatch=False,
+    )
+
+
 # --- navigation and access ------------------------------------------------------------------------
 def test_the_navigation_offers_each_role_its_order_pages(cast, client):
     assert {"服务工单", "派单调度"} <= nav_labels(client, cast.district_staff)
@@ -251,16 +265,7 @@ def test_cancelling_needs_a_reason_beside_the_field_then_cancels_with_a_message(
 def test_a_dispatcher_dispatches_by_hand_and_redispatches_with_a_reason(
     cast, client, elder, item, provider, second_provider, other_provider
 ):
-    start, end = window(3)
-    order = services.order_create(
-        actor=cast.operator,
-        elder=elder,
-        item=item,
-        channel="phone",
-        window_start=start,
-        window_end=end,
-        dispatch=False,
-    )
+    order = unplaced_order(cast, elder, item)
     client.force_login(cast.district_staff)
     page = html(client.get(f"/orders/{order.pk}/"))
     assert 'data-testid="dispatch-form"' in page and "和平区第二服务中心" in page
@@ -348,16 +353,7 @@ def test_a_sampled_visit_takes_its_follow_up_result(cast, client, order_at):
 def test_the_board_shows_three_columns_refreshes_and_dispatches(
     cast, client, elder, item, provider, order_at
 ):
-    start, end = window(3)
-    unplaced = services.order_create(
-        actor=cast.operator,
-        elder=elder,
-        item=item,
-        channel="phone",
-        window_start=start,
-        window_end=end,
-        dispatch=False,
-    )
+    unplaced = unplaced_order(cast, elder, item)
     waiting = order_at(S.DISPATCHED)
     accepted = order_at(S.ACCEPTED)
     client.force_login(cast.district_staff)

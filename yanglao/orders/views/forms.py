@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from yanglao.orders.enums import Channel
@@ -29,30 +30,24 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(attrs, format="%Y-%m-%dT%H:%M")
 
 
+def window_field(label: str | Promise, *, required: str | Promise) -> forms.DateTimeField:
+    """One end of the service window the elder asks for (both ends read and say the same)."""
+    return forms.DateTimeField(
+        label=label,
+        widget=DateTimeLocalInput(),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        error_messages={"required": required, "invalid": _("请按“年-月-日 时:分”填写时间")},
+    )
+
+
 class OrderForm(StyledForm):
     elder = forms.IntegerField(
         label=_("老年人"), widget=forms.HiddenInput, error_messages={"required": _("请先查找并选择老年人")}
     )
     item = forms.ChoiceField(label=_("服务项目"))
     channel = forms.ChoiceField(label=_("下单渠道"), choices=STAFF_CHANNELS)
-    window_start = forms.DateTimeField(
-        label=_("期望服务开始"),
-        widget=DateTimeLocalInput(),
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
-        error_messages={
-            "required": _("请填写期望服务开始时间"),
-            "invalid": _("请按“年-月-日 时:分”填写时间"),
-        },
-    )
-    window_end = forms.DateTimeField(
-        label=_("期望服务结束"),
-        widget=DateTimeLocalInput(),
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
-        error_messages={
-            "required": _("请填写期望服务结束时间"),
-            "invalid": _("请按“年-月-日 时:分”填写时间"),
-        },
-    )
+    window_start = window_field(_("期望服务开始"), required=_("请填写期望服务开始时间"))
+    window_end = window_field(_("期望服务结束"), required=_("请填写期望服务结束时间"))
     note = forms.CharField(
         label=_("备注"),
         required=False,
