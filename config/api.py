@@ -12,6 +12,9 @@ from yanglao.benefits.api import router as benefits_router
 from yanglao.core.api import router as core_router
 from yanglao.core.errors import DomainError
 from yanglao.facilities.api import router as facilities_router
+from yanglao.monitoring.api import router as monitoring_router
+from yanglao.monitoring.api_devices import router as devices_router
+from yanglao.monitoring.api_ingest import router as ingest_router
 from yanglao.orders.api import router as orders_router
 from yanglao.orders.api_settlement import router as orders_settlement_router
 from yanglao.providers.api import router as providers_router
@@ -80,3 +83,6 @@ api.add_router("/providers", providers_router)
 api.add_router("/facilities", facilities_router)
 api.add_router("/", orders_router)
 api.add_router("/", orders_settlement_router)
+api.add_router("/", ingest_router)
+api.add_router("/", devices_router)
+api.add_router("/", monitoring_router)

@@ -88,12 +88,14 @@ INSTALLED_APPS = [
     "yanglao.core",
     "yanglao.regions",
     "yanglao.accounts",
+    "yanglao.notifications",
     "yanglao.registry",
     "yanglao.assessments",
     "yanglao.benefits",
     "yanglao.providers",
     "yanglao.facilities",
     "yanglao.orders",
+    "yanglao.monitoring",
     "yanglao.analytics",
 ]
 
@@ -216,6 +218,19 @@ if YANGLAO_ENV == "test":
     # Tests run tasks in-line; the database backend and its worker have tests of their own.
     TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 WORKER_HEARTBEAT_SECONDS = env.integer("YANGLAO_WORKER_HEARTBEAT_SECONDS", 30, minimum=5, maximum=3600)
+
+# --- notifications (yanglao/notifications, docs/notifications.md) --------------------------------
+# "log" writes each message to the log (the embedded default); "http" POSTs it to the city's messaging
+# platform, which delivers SMS, voice calls, push and e-mail.
+YANGLAO_NOTIFY_GATEWAY = env.choice("YANGLAO_NOTIFY_GATEWAY", "log", ("log", "http"))
+YANGLAO_NOTIFY_HTTP_URL = env.url("YANGLAO_NOTIFY_HTTP_URL", ("http", "https")) or ""
+YANGLAO_NOTIFY_HTTP_TOKEN = env.string("YANGLAO_NOTIFY_HTTP_TOKEN", "")
+YANGLAO_NOTIFY_HTTP_TIMEOUT = env.integer("YANGLAO_NOTIFY_HTTP_TIMEOUT", 5, minimum=1, maximum=120)
+if YANGLAO_NOTIFY_GATEWAY == "http" and not YANGLAO_NOTIFY_HTTP_URL:
+    raise ImproperlyConfigured(
+        "YANGLAO_NOTIFY_GATEWAY=http needs YANGLAO_NOTIFY_HTTP_URL: the http:// or https:// address "
+        "notifications are POSTed to, e.g. https://sms-gateway.intranet/v1/messages."
+    )
 
 # --- domain data ---------------------------------------------------------------------------------
 # The map's tile layer: an intranet tile server's URL template ({z}/{x}/{y}); empty = a plain background

@@ -14,6 +14,8 @@ urlpatterns = [
     path("providers/", include("yanglao.providers.urls")),
     path("facilities/", include("yanglao.facilities.urls")),
     path("orders/", include("yanglao.orders.urls")),
+    path("monitoring/devices/", include("yanglao.monitoring.urls_devices")),
+    path("monitoring/", include("yanglao.monitoring.urls")),
     path("core/", include("yanglao.core.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -79,6 +79,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             _P.ORDERS_CREATE,
             _P.ORDERS_DISPATCH,
             _P.SETTLEMENT_VIEW,
+            _P.DEVICES_MANAGE,
             _P.COMPLAINTS_HANDLE,
         }
     ),
@@ -97,6 +98,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             _P.ORDERS_CREATE,
             _P.VISITS_CARE,
             _P.ALARMS_HANDLE,
+            _P.DEVICES_MANAGE,  # they record the devices installed in their elders' homes
         }
     ),
     Role.ASSESSOR: frozenset({_P.DASHBOARD_VIEW, _P.API_USE, _P.ELDERS_VIEW, _P.ASSESSMENTS_PERFORM}),

@@ -1,0 +1,399 @@
+"""Telemetry ingest: a batch of messages (from MQTT or HTTP, after any vendor adapter) stored and acted on
+in one transaction, set-based (DOMAIN.md §8).
+
+For a batch: parse each message (a bad one is refused alone, with its field named); find the devices
+(cached by serial); insert the readings with ON CONFLICT (message_id) DO NOTHING RETURNING, so a message
+delivered again is stored and acted on once; update the devices' last-seen time and battery; apply the
+instant rules (SOS, fall, smoke, gas, blood pressure, low battery) to the readings actually inserted; and
+raise or fold alarms, one open alarm per situation. The caller acknowledges the batch (MQTT) only after
+this returns, i.e. after the commit: a worker killed mid-batch leaves the broker to deliver it again.
+
+Rules that need time to pass (no motion, no water, water running, electricity, offline) run on a timer:
+rules.py."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from yanglao.core import audit, policy
+from yanglao.monitoring import events, policies
+from yanglao.monitoring.enums import (
+    OPEN_ALARM_STATUSES,
+    RULE_SEVERITY,
+    DeviceStatus,
+    EventType,
+    Rule,
+)
+from yanglao.monitoring.messages import BadMessage, Parsed, parse
+from yanglao.monitoring.models import Alarm, AlarmAction, Device, ElderThreshold, Reading
+
+log = logging.getLogger("yanglao.monitoring.ingest")
+
+INSTANT: dict[str, str] = {
+    EventType.SOS: Rule.SOS,
+    EventType.FALL: Rule.FALL,
+    EventType.SMOKE: Rule.SMOKE,
+    EventType.GAS: Rule.GAS,
+}
+# A home's smoke or gas is the home's (one alarm per detector); SOS and falls are the person's.
+PER_DEVICE = frozenset({Rule.SMOKE, Rule.GAS, Rule.BATTERY_LOW, Rule.OFFLINE, Rule.WATER_RUNNING})
+ROWS_PER_STATEMENT = 1000  # 9 parameters a row: well inside SQLite's and PostgreSQL's limits
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    id: int
+    elder_id: int | None
+    region_id: str
+    kind: str
+    active: bool
+
+
+@dataclass
+class Result:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    raised: list[int] = field(default_factory=list)
+    folded: int = 0
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "alarms_raised": len(self.raised),
+            "alarms_folded": self.folded,
+            "problems": self.problems[:50],
+        }
+
+
+# --- devices, cached by serial ----------------------------------------------------------------------
+_devices: dict[str, tuple[float, DeviceInfo | None]] = {}
+_devices_lock = threading.Lock()
+DEVICE_CACHE_SECONDS = 60.0
+
+
+def forget_devices() -> None:
+    """Drop the cache (a device was registered, moved or retired in this process)."""
+    with _devices_lock:
+        _devices.clear()
+
+
+def devices_by_serial(serials: Iterable[str]) -> dict[str, DeviceInfo | None]:
+    """The devices of these serials: from the cache when fresh, the rest in one query."""
+    now = time.monotonic()
+    wanted = set(serials)
+    found: dict[str, DeviceInfo | None] = {}
+    missing = []
+    with _devices_lock:
+        for serial in wanted:
+            entry = _devices.get(serial)
+            if entry is not None and now - entry[0] < DEVICE_CACHE_SECONDS:
+                found[serial] = entry[1]
+            else:
+                missing.append(serial)
+    if missing:
+        rows = Device.objects.filter(serial__in=missing).values_list(
+            "serial", "id", "elder_id", "region_id", "kind", "status"
+        )
+        loaded: dict[str, DeviceInfo | None] = dict.fromkeys(missing)
+        for serial, pk, elder_id, region_id, kind, status in rows:
+            loaded[serial] = DeviceInfo(pk, elder_id, region_id, kind, status == DeviceStatus.ACTIVE)
+        with _devices_lock:
+            for serial, info in loaded.items():
+                _devices[serial] = (now, info)
+        found.update(loaded)
+    return found
+
+
+# --- the batch ----------------------------------------------------------------------------------------
+def _parse_all(raw: Sequence[Any], result: Result, now: datetime) -> list[Parsed]:
+    parsed = []
+    for index, message in enumerate(raw):
+        try:
+            parsed.append(message if isinstance(message, Parsed) else parse(message, now=now))
+        except BadMessage as error:
+            result.rejected += 1
+            result.problems.append({"index": index, "field": error.field, "problem": error.problem})
+    return parsed
+
+
+def _insert_readings(rows: list[tuple[Any, ...]]) -> set[str]:
+    """Insert; return the message ids actually inserted (the others were delivered before)."""
+    table = Reading._meta.db_table
+    columns = "message_id, device_id, elder_id, type, at, received_at, value1, value2, value3"
+    inserted: set[str] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), ROWS_PER_STATEMENT):
+            chunk = rows[start : start + ROWS_PER_STATEMENT]
+            placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+            params = [value for row in chunk for value in row]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {placeholders}"  # noqa: S608 (placeholders only)
+                " ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
+                params,
+            )
+            inserted.update(row[0] for row in cursor.fetchall())
+    return inserted
+
+
+def _touch_devices(latest: dict[int, tuple[datetime, int | None]]) -> None:
+    """Each device's last-seen time (never moved back by a late message) and battery, one statement
+    for the batch."""
+    table = Device._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET last_seen_at = %s, battery = COALESCE(%s, battery)"  # noqa: S608
+            " WHERE id = %s AND (last_seen_at IS NULL OR last_seen_at < %s)",
+            [(adapt(at), battery, pk, adapt(at)) for pk, (at, battery) in latest.items()],
+        )
+
+
+@dataclass
+class Situation:
+    rule: str
+    device: DeviceInfo
+    first: Parsed
+    last: Parsed
+    count: int = 1
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        if self.rule in PER_DEVICE or self.device.elder_id is None:
+            return f"{self.rule}:d{self.device.id}"
+        return f"{self.rule}:e{self.device.elder_id}"
+
+
+class Thresholds:
+    """The rule thresholds of this batch: city values read once, each elder's own values in one query."""
+
+    def __init__(self, elder_ids: Iterable[int | None]) -> None:
+        self.city = {
+            key: policy.value(setting)
+            for key, setting in {
+                "bp_systolic": policies.BP_SYSTOLIC,
+                "bp_diastolic": policies.BP_DIASTOLIC,
+                "battery": policies.BATTERY_LOW,
+            }.items()
+        }
+        ids = {i for i in elder_ids if i is not None}
+        self.own: dict[tuple[int, str], float] = {}
+        if ids:
+            keys = [policies.BP_SYSTOLIC.key, policies.BP_DIASTOLIC.key, policies.BATTERY_LOW.key]
+            for elder_id, key, value in ElderThreshold.objects.filter(
+                elder_id__in=ids, key__in=keys
+            ).values_list("elder_id", "key", "value"):
+                self.own[(elder_id, key)] = value
+
+    def get(self, name: str, setting: Any, elder_id: int | None) -> float:
+        if elder_id is not None and (elder_id, setting.key) in self.own:
+            return self.own[(elder_id, setting.key)]
+        return float(self.city[name])
+
+
+def _situations(readings: list[tuple[Parsed, DeviceInfo]]) -> dict[str, Situation]:
+    """The instant rules over the batch's new readings, folded by situation."""
+    found: dict[str, Situation] = {}
+    thresholds = Thresholds(device.elder_id for _, device in readings)
+
+    def note(rule: str, message: Parsed, device: DeviceInfo, **detail: Any) -> None:
+        situation = Situation(rule, device, message, message, detail=detail)
+        existing = found.get(situation.key)
+        if existing is None:
+            found[situation.key] = situation
+            return
+        existing.count += 1
+        if message.at < existing.first.at:
+            existing.first = message
+        if message.at >= existing.last.at:
+            existing.last = message
+            existing.detail = detail or existing.detail
+
+    for message, device in readings:
+        rule = INSTANT.get(message.type)
+        if rule is not None:
+            note(rule, message, device)
+        elif message.type == EventType.BLOOD_PRESSURE:
+            systolic, diastolic = message.values[0], message.values[1]
+            high_s = thresholds.get("bp_systolic", policies.BP_SYSTOLIC, device.elder_id)
+            high_d = thresholds.get("bp_diastolic", policies.BP_DIASTOLIC, device.elder_id)
+            if (systolic or 0) >= high_s or (diastolic or 0) >= high_d:
+                note(
+                    Rule.BLOOD_PRESSURE,
+                    message,
+                    device,
+                    systolic=systolic,
+                    diastolic=diastolic,
+                    limits=[high_s, high_d],
+                )
+        if message.battery is not None:
+            low = thresholds.get("battery", policies.BATTERY_LOW, device.elder_id)
+            if message.battery <= low:
+                note(Rule.BATTERY_LOW, message, device, battery=message.battery, limit=low)
+    return found
+
+
+def summary_of(rule: str, detail: dict[str, Any]) -> str:
+    label = str(Rule(rule).label)
+    if rule == Rule.BLOOD_PRESSURE:
+        return f"{label}：{detail.get('systolic'):.0f}/{detail.get('diastolic'):.0f} mmHg"
+    if rule == Rule.BATTERY_LOW:
+        return f"{label}：剩余 {detail.get('battery')}%"
+    return label
+
+
+def raise_or_fold(
+    *,
+    rule: str,
+    situation: str,
+    region_id: str,
+    first_at: datetime,
+    last_at: datetime,
+    elder_id: int | None = None,
+    device_id: int | None = None,
+    count: int = 1,
+    detail: dict[str, Any] | None = None,
+    summary: str = "",
+    actor: str = "ingest",
+) -> tuple[Alarm | None, bool]:
+    """One open alarm per situation: count this occurrence on the open one, or raise a new one. Returns
+    (the new alarm or None, whether it was folded). Safe against a concurrent raise of the same situation
+    (the partial unique index decides; the loser folds)."""
+    for _attempt in range(2):
+        folded = Alarm.objects.filter(situation=situation, status__in=OPEN_ALARM_STATUSES).update(
+            message_count=F("message_count") + count, last_at=Greatest(F("last_at"), last_at)
+        )
+        if folded:
+            # The console shows the growing count: tell it which alarm, once the batch commits.
+            alarm_id = (
+                Alarm.objects.filter(situation=situation, status__in=OPEN_ALARM_STATUSES)
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if alarm_id is not None:
+                transaction.on_commit(
+                    lambda found=alarm_id: events.alarm_changed.send(
+                        sender=Alarm, alarm_id=found, action="fold"
+                    )
+                )
+            return None, True
+        try:
+            with transaction.atomic():
+                alarm = Alarm.objects.create(
+                    rule=rule,
+                    severity=RULE_SEVERITY[Rule(rule)],
+                    situation=situation,
+                    elder_id=elder_id,
+                    device_id=device_id,
+                    region_id=region_id,
+                    summary=(summary or summary_of(rule, detail or {}))[:300],
+                    detail=detail or {},
+                    first_at=first_at,
+                    last_at=last_at,
+                    raised_at=timezone.now(),
+                    message_count=count,
+                )
+                AlarmAction.objects.create(alarm=alarm, action="raise", actor_name=actor, at=alarm.raised_at)
+                audit.record(actor, "alarm.raise", alarm, region_code=region_id, after={"rule": rule})
+            return alarm, False
+        except IntegrityError:
+            continue  # raised by another worker a moment ago: fold into it
+    return None, True
+
+
+def process(raw: Sequence[Any], *, received_at: datetime | None = None) -> Result:
+    """Store and act on one batch of messages in one transaction (see the module's docstring)."""
+    now = received_at or timezone.now()
+    result = Result(received=len(raw))
+    parsed = _parse_all(raw, result, now)
+    if not parsed:
+        return result
+    devices = devices_by_serial(m.serial for m in parsed)
+    rows: list[tuple[Any, ...]] = []
+    known: list[tuple[Parsed, DeviceInfo]] = []
+    seen: set[str] = set()
+    adapt = connection.ops.adapt_datetimefield_value
+    for message in parsed:
+        device = devices.get(message.serial)
+        if device is None or not device.active:
+            result.rejected += 1
+            problem = "unknown device" if device is None else "device not active"
+            result.problems.append({"id": message.message_id, "field": "serial", "problem": problem})
+            continue
+        if message.message_id in seen:
+            result.duplicates += 1  # the same message twice in one batch
+            continue
+        seen.add(message.message_id)
+        known.append((message, device))
+        rows.append(
+            (
+                message.message_id,
+                device.id,
+                device.elder_id,
+                message.type,
+                adapt(message.at),
+                adapt(now),
+                *message.values,
+            )
+        )
+    if not rows:
+        return result
+    with transaction.atomic():
+        inserted = _insert_readings(rows)
+        result.stored = len(inserted)
+        result.duplicates += len(rows) - len(inserted)
+        fresh = [(m, d) for m, d in known if m.message_id in inserted]
+        latest: dict[int, tuple[datetime, int | None]] = {}
+        battery_at: dict[int, datetime] = {}
+        for message, device in fresh:
+            seen_at, battery = latest.get(device.id, (message.at, None))
+            if message.battery is not None and message.at >= battery_at.get(device.id, message.at):
+                battery, battery_at[device.id] = message.battery, message.at  # the newest battery report
+            latest[device.id] = (max(seen_at, message.at), battery)
+        if latest:
+            _touch_devices(latest)
+        for situation in _situations(fresh).values():
+            alarm, folded = raise_or_fold(
+                rule=situation.rule,
+                situation=situation.key,
+                region_id=situation.device.region_id,
+                first_at=situation.first.at,
+                last_at=situation.last.at,
+                elder_id=situation.device.elder_id,
+                device_id=situation.device.id,
+                count=situation.count,
+                detail={**situation.detail, "message_id": situation.first.message_id},
+            )
+            if alarm is not None:
+                result.raised.append(alarm.pk)
+            result.folded += int(folded)
+        raised = list(result.raised)
+        if raised:
+            transaction.on_commit(lambda: events.alarms_raised.send(sender=Alarm, alarm_ids=raised))
+    return result
+
+
+def by_type(readings: Iterable[Parsed]) -> dict[str, int]:
+    """Counts of a batch by message type (for the worker's log line)."""
+    counts: dict[str, int] = defaultdict(int)
+    for message in readings:
+        counts[message.type] += 1
+    return dict(counts)

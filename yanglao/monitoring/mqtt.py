@@ -1,0 +1,645 @@
+"""The MQTT ingest worker (`yanglao ingest_mqtt`): device messages from the broker into ingest.process,
+at least once, in batches (DOMAIN.md §8).
+
+Topics (QoS 1):
+
+- ``yanglao/v1/devices/<serial>/events``: messages in the native format (messages.py), one JSON object or
+  a JSON array of them. A message without ``serial`` takes the topic's; one whose ``serial`` differs from
+  the topic's is refused (field "serial").
+- ``yanglao/v1/vendors/<vendor>/...``: a vendor's own payload, translated by adapters/<vendor>.
+
+How nothing is lost and nothing is counted twice:
+
+- Each worker has a stable client id, ``yanglao-ingest-<name>``, and an MQTT v5 persistent session (clean
+  start off, session expiry "never", capped by the broker's persistent_client_expiration), so what the
+  broker holds for a worker that is down or restarting waits for it.
+- Workers subscribe through the shared subscription ``$share/<group>/...`` (default group
+  ``yanglao-ingest``): the broker hands each message to one worker of the group, so workers split the
+  load. Mosquitto keeps handing messages to a stopped member's session too; they wait for it to come back,
+  so a worker that is retired for good is drained and its session ended with ``--retire``.
+- Acknowledgement is manual: a message is acknowledged (PUBACK) only after the transaction that stored the
+  batch holding it has committed. A worker killed mid-batch leaves its unacknowledged messages with the
+  broker, which delivers them again when the worker reconnects; the message id makes the second delivery a
+  no-op (ingest.process). Acknowledgements of a previous connection are never sent on a new one.
+- A database error rolls the batch back; the batch is kept, not acknowledged, and retried after a pause,
+  for as long as it takes. A message that cannot be processed for any other reason (a bug, not bad input:
+  bad input is refused by ingest.process and acknowledged) is isolated by storing the batch one message at
+  a time, logged with its payload at ERROR, and acknowledged, so it cannot stall the stream.
+- The broker may send at most ``window`` unacknowledged messages (MQTT v5 Receive Maximum, default 2 ×
+  batch: one batch being stored while the next arrives), so the batch can never be larger than the window.
+- paho reconnects by itself when the broker goes away, retrying every 0.1 s doubling to 1 s, and the worker
+  subscribes again on every connection. Mosquitto keeps persistent sessions, their queued and in-flight
+  messages over an orderly restart (SIGTERM; persistence in config/mosquitto/yanglao.conf), but Mosquitto
+  2.0 does not save shared subscriptions (only plain ones): from the broker's start until the workers
+  have subscribed again, a published message matches no worker. The workers' short retry makes that
+  moment a fraction of a second; the device contract (docs) asks MQTT v5 devices to publish again a
+  message acknowledged with reason code 16, "no matching subscribers"; and a worker that finds the broker
+  just restarted says so in its log.
+- The broker's dropped-messages counter ($SYS/broker/publish/messages/dropped) is watched: when it rises,
+  the broker's queue limits were hit (config/mosquitto/yanglao.conf) and the worker says so at ERROR.
+
+Threads: paho's network thread only appends deliveries to an in-memory inbox (no parsing there); one
+processing thread takes up to ``batch`` of them, or what arrived within ``wait_ms`` of the first, stores
+them with one call of ingest.process, and acknowledges them. SIGTERM/SIGINT: stop taking new deliveries
+(they stay unacknowledged for the next start), store and acknowledge what was received, disconnect.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import signal
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as paho
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from yanglao.monitoring import adapters, ingest
+
+log = logging.getLogger("yanglao.monitoring.mqtt")
+
+DEVICE_TOPIC = "yanglao/v1/devices/+/events"
+VENDOR_TOPIC = "yanglao/v1/vendors/+/#"
+DEFAULT_GROUP = "yanglao-ingest"
+DEFAULT_URL = "mqtt://127.0.0.1:1883"
+CLIENT_PREFIX = "yanglao-ingest-"
+DROPPED_TOPIC = "$SYS/broker/publish/messages/dropped"
+UPTIME_TOPIC = "$SYS/broker/uptime"
+RECONNECT_MIN_S = 0.1
+RECONNECT_MAX_S = 1.0
+SESSION_NEVER_EXPIRES = 0xFFFFFFFF
+MAX_RECEIVE_MAXIMUM = 65535
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
+# MQTT v5 reason code 142: another client connected with our client id.
+SESSION_TAKEN_OVER = 142
+
+
+def device_topic(serial: str) -> str:
+    return f"yanglao/v1/devices/{serial}/events"
+
+
+def vendor_topic(vendor: str, rest: str = "events") -> str:
+    return f"yanglao/v1/vendors/{vendor}/{rest}"
+
+
+@dataclass(frozen=True)
+class Broker:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+
+
+def broker_from_url(url: str) -> Broker:
+    """mqtt://[user:password@]host[:port] or mqtts://… (TLS, port 8883 by default)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts"):
+        raise ValueError(f"not an mqtt:// or mqtts:// URL: {url!r}")
+    tls = parts.scheme == "mqtts"
+    return Broker(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or (8883 if tls else 1883),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        tls=tls,
+    )
+
+
+def make_client(broker: Broker, client_id: str, **kwargs: Any) -> paho.Client:
+    """A paho client (callback API 2, MQTT v5) set up for the broker's address and credentials."""
+    client = paho.Client(
+        paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5, **kwargs
+    )
+    if broker.username:
+        client.username_pw_set(broker.username, broker.password)
+    if broker.tls:
+        client.tls_set()
+    return client
+
+
+class Delivery(NamedTuple):
+    connection: int  # which connection it came on: acknowledgements go back on that one only
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes | bytearray
+
+
+@dataclass
+class Stats:
+    received: int = 0
+    batches: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    alarms_raised: int = 0
+    acked: int = 0
+    db_errors: int = 0
+    poison: int = 0
+    connects: int = 0
+    broker_dropped: int = 0
+    problems: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.__dict__.items()}
+
+
+class IngestWorker:
+    """One ingest worker; see the module's docstring. `run()` blocks until a signal or `stop()`;
+    `start()`/`stop()` run it in the background (tests, embedding)."""
+
+    def __init__(
+        self,
+        *,
+        url: str = DEFAULT_URL,
+        name: str = "1",
+        group: str = DEFAULT_GROUP,
+        batch: int = 1000,
+        wait_ms: int = 50,
+        window: int | None = None,
+        keepalive: int = 30,
+        retry_seconds: float = 2.0,
+        log_every: float = 60.0,
+        session_expiry: int = SESSION_NEVER_EXPIRES,
+    ) -> None:
+        if not name or any(c in name for c in "+#/ "):
+            raise ValueError("the worker name must be non-empty, without spaces, '/', '+' or '#'")
+        if not group or any(c in group for c in "+#/ "):
+            raise ValueError("the group must be non-empty, without spaces, '/', '+' or '#'")
+        if batch < 1:
+            raise ValueError("batch must be at least 1")
+        self.window = min(window or 2 * batch, MAX_RECEIVE_MAXIMUM)
+        if batch > self.window:
+            raise ValueError(
+                f"batch ({batch}) cannot exceed the in-flight window ({self.window}): the broker would "
+                "stop sending before a batch is full"
+            )
+        self.broker = broker_from_url(url)
+        self.name = name
+        self.group = group
+        self.batch = batch
+        self.wait = max(wait_ms, 0) / 1000
+        self.keepalive = keepalive
+        self.retry_seconds = retry_seconds
+        self.log_every = log_every
+        self.session_expiry = session_expiry
+        self.client_id = CLIENT_PREFIX + name
+        self.topics = [f"$share/{group}/{DEVICE_TOPIC}", f"$share/{group}/{VENDOR_TOPIC}"]
+        self.stats = Stats()
+
+        self._inbox: deque[Delivery] = deque()
+        self._cond = threading.Condition()
+        self._connection = 0
+        self._connected = threading.Event()
+        self._subscribed = threading.Event()
+        self._closing = False  # no new deliveries taken (stop requested)
+        self._dead = False  # simulated crash: nothing more is stored or acknowledged
+        self._retiring = False
+        self._last_delivery = time.monotonic()
+        self._dropped_seen: int | None = None
+        self._check_uptime = False
+        self._processor: threading.Thread | None = None
+        self._finished = threading.Event()
+        self._client = self._make_client()
+
+    # --- connection ---------------------------------------------------------------------------------
+    def _make_client(self) -> paho.Client:
+        client = make_client(self.broker, self.client_id, manual_ack=True)
+        # A short, constant-ish retry: after a broker restart the shared subscription exists only once
+        # the worker has subscribed again (see the module's docstring), so it must be back first.
+        client.reconnect_delay_set(min_delay=RECONNECT_MIN_S, max_delay=RECONNECT_MAX_S)  # type: ignore[arg-type]
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
+        return client
+
+    def _connect_properties(self) -> Properties:
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = self.session_expiry
+        properties.ReceiveMaximum = self.window
+        return properties
+
+    def _on_connect(
+        self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        if reason.is_failure:
+            log.error(
+                "broker %s:%s refused %s: %s", self.broker.host, self.broker.port, self.client_id, reason
+            )
+            return
+        with self._cond:
+            self._connection += 1
+        self.stats.connects += 1
+        if self.stats.connects > 1 and not flags.session_present:
+            log.warning(
+                "%s: the broker had no session for this worker (new broker state or expired session): "
+                "messages it held for this worker are gone",
+                self.client_id,
+            )
+        if self._retiring:
+            client.unsubscribe(self.topics)
+        else:
+            self._check_uptime = self.stats.connects > 1
+            client.subscribe([(topic, 1) for topic in self.topics] + [(DROPPED_TOPIC, 0), (UPTIME_TOPIC, 0)])
+        log.info(
+            "%s connected to %s:%s (session %s, window %d)",
+            self.client_id,
+            self.broker.host,
+            self.broker.port,
+            "resumed" if flags.session_present else "new",
+            self.window,
+        )
+        self._connected.set()
+
+    def _on_subscribe(
+        self, client: paho.Client, userdata: Any, mid: int, reasons: Any, properties: Any
+    ) -> None:
+        refused = [str(reason) for reason in reasons[: len(self.topics)] if reason.is_failure]
+        if refused:
+            log.error("%s: the broker refused the subscription: %s", self.client_id, ", ".join(refused))
+            return
+        log.info("%s subscribed to %s", self.client_id, ", ".join(self.topics))
+        self._subscribed.set()
+
+    def _on_disconnect(
+        self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        self._connected.clear()
+        self._subscribed.clear()
+        if self._closing or self._dead:
+            return
+        if getattr(reason, "value", None) == SESSION_TAKEN_OVER:
+            log.error(
+                "%s: another worker connected with the same name; give each worker its own --name",
+                self.client_id,
+            )
+        else:
+            log.warning("%s lost the broker (%s); reconnecting", self.client_id, reason)
+
+    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        if message.qos == 0:
+            if message.topic == DROPPED_TOPIC:
+                self._on_dropped(message.payload)
+            elif message.topic == UPTIME_TOPIC:
+                self._on_uptime(message.payload)
+            return
+        if self._closing or self._dead:
+            return  # left unacknowledged: the broker delivers it again to the next run
+        delivery = Delivery(self._connection, message.mid, message.qos, message.topic, message.payload)
+        with self._cond:
+            self._inbox.append(delivery)
+            waiting = len(self._inbox)
+            if waiting == 1 or waiting >= self.batch:
+                self._cond.notify()
+
+    def _on_dropped(self, payload: bytes | bytearray) -> None:
+        try:
+            dropped = int(payload)
+        except ValueError:
+            return
+        if self._dropped_seen is not None and dropped > self._dropped_seen:
+            self.stats.broker_dropped += dropped - self._dropped_seen
+            log.error(
+                "the broker dropped %d message(s) since the last count (%s = %d): a client's queue hit "
+                "the broker's limits; check the broker's log and config/mosquitto/yanglao.conf",
+                dropped - self._dropped_seen,
+                DROPPED_TOPIC,
+                dropped,
+            )
+        self._dropped_seen = dropped
+
+    def _on_uptime(self, payload: bytes | bytearray) -> None:
+        if not self._check_uptime:
+            return
+        self._check_uptime = False
+        try:
+            uptime = int(payload.split()[0])
+        except (ValueError, IndexError):
+            return
+        if uptime < 120:
+            log.warning(
+                "%s: the broker restarted %d s ago. Mosquitto 2.0 does not keep shared subscriptions over a "
+                "restart: a message published after its start and before this worker subscribed again "
+                "reached no worker (an MQTT v5 publisher was told so: reason code 16, no matching "
+                "subscribers, and should publish it again)",
+                self.client_id,
+                uptime,
+            )
+
+    # --- batches --------------------------------------------------------------------------------------
+    def _next_batch(self) -> list[Delivery] | None:
+        """Up to `batch` deliveries: as many as arrive within `wait` of the first; None when stopping."""
+        with self._cond:
+            while not self._inbox:
+                if self._closing or self._dead:
+                    return None
+                self._cond.wait(0.5)
+                self._maybe_log()
+            if self._dead:
+                return None
+            deadline = time.monotonic() + self.wait
+            while len(self._inbox) < self.batch and not self._closing:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            count = min(len(self._inbox), self.batch)
+            taken = [self._inbox.popleft() for _ in range(count)]
+        self._last_delivery = time.monotonic()
+        return taken
+
+    def _messages_of(self, batch: list[Delivery]) -> list[Any]:
+        """The native messages of a batch of deliveries; a delivery that is unreadable is counted and
+        logged here (it is acknowledged with its batch: delivering it again would not help)."""
+        messages: list[Any] = []
+        for delivery in batch:
+            levels = delivery.topic.split("/")
+            try:
+                if len(levels) == 5 and levels[2] == "devices" and levels[4] == "events":
+                    messages.extend(_native(delivery.payload, levels[3]))
+                elif len(levels) >= 5 and levels[2] == "vendors":
+                    translation = adapters.translate_all(levels[3], delivery.payload)
+                    messages.extend(translation.messages)
+                    for problem in translation.problems:
+                        self._refused(delivery, problem["field"], problem["problem"])
+                else:
+                    self._refused(delivery, "topic", "not an ingest topic")
+            except adapters.AdapterError as error:
+                self._refused(delivery, error.field, error.problem)
+        return messages
+
+    def _refused(self, delivery: Delivery, field_name: str, problem: str) -> None:
+        self.stats.rejected += 1
+        key = f"{field_name}: {problem}"[:120]
+        count = self.stats.problems.get(key, 0)
+        if len(self.stats.problems) < 200 or count:
+            self.stats.problems[key] = count + 1
+        if count < 3:  # the first few of each kind in full, then only counted
+            log.warning("refused a message on %s: %s (%r)", delivery.topic, key, delivery.payload[:200])
+
+    def _store(self, messages: list[Any]) -> ingest.Result | None:
+        """ingest.process, retried while the database is unavailable; None when stopped meanwhile."""
+        while True:
+            try:
+                return ingest.process(messages)
+            except TRANSIENT_DB_ERRORS as error:
+                if not self._database_pause(error, len(messages)):
+                    return None
+            except Exception:
+                log.exception("a batch of %d message(s) failed; storing them one at a time", len(messages))
+                return self._store_one_by_one(messages)
+
+    def _store_one_by_one(self, messages: list[Any]) -> ingest.Result | None:
+        total = ingest.Result(received=len(messages))
+        for message in messages:
+            while True:
+                try:
+                    result = ingest.process([message])
+                    break
+                except TRANSIENT_DB_ERRORS as error:
+                    if not self._database_pause(error, 1):
+                        return None
+                except Exception:
+                    self.stats.poison += 1
+                    log.exception("could not store this message; it is acknowledged and skipped: %r", message)
+                    result = ingest.Result(received=1, rejected=1)
+                    break
+            total.stored += result.stored
+            total.duplicates += result.duplicates
+            total.rejected += result.rejected
+            total.raised += result.raised
+            total.folded += result.folded
+            total.problems += result.problems
+        return total
+
+    def _database_pause(self, error: Exception, count: int) -> bool:
+        """Log, drop the broken connection, wait; False when the worker is stopping (the batch is left
+        unacknowledged for the broker to deliver again)."""
+        self.stats.db_errors += 1
+        log.warning(
+            "database error, %d message(s) kept unacknowledged and retried in %.0f s: %s",
+            count,
+            self.retry_seconds,
+            error,
+        )
+        with contextlib.suppress(DatabaseError):
+            connections.close_all()
+        deadline = time.monotonic() + self.retry_seconds
+        while time.monotonic() < deadline:
+            if self._dead or self._closing:
+                return False
+            time.sleep(0.1)
+        return not (self._dead or self._closing)
+
+    def _ack(self, batch: list[Delivery]) -> None:
+        if self._dead:
+            return
+        with self._cond:
+            current = self._connection
+        if not self._connected.is_set():
+            return  # the broker delivers the batch again on the next connection; a no-op then
+        acked = 0
+        for delivery in batch:
+            if delivery.connection == current:
+                self._client.ack(delivery.mid, delivery.qos)
+                acked += 1
+        self.stats.acked += acked
+
+    def _handle(self, batch: list[Delivery]) -> None:
+        self.stats.received += len(batch)
+        messages = self._messages_of(batch)
+        if messages:
+            result = self._store(messages)
+            if result is None:
+                return  # stopping during a database outage: not acknowledged, delivered again later
+            self.stats.batches += 1
+            self.stats.stored += result.stored
+            self.stats.duplicates += result.duplicates
+            self.stats.rejected += result.rejected
+            self.stats.alarms_raised += len(result.raised)
+            for problem in result.problems:
+                key = f"{problem.get('field')}: {problem.get('problem')}"[:120]
+                count = self.stats.problems.get(key, 0)
+                if len(self.stats.problems) < 200 or count:
+                    self.stats.problems[key] = count + 1
+                if count < 3:
+                    log.warning("refused a message: %s (%s)", key, problem.get("id", problem.get("index")))
+        self._ack(batch)
+
+    def _process_loop(self) -> None:
+        try:
+            while True:
+                batch = self._next_batch()
+                if batch is None:
+                    break
+                self._handle(batch)
+                self._maybe_log()
+        except Exception:
+            log.exception("the ingest worker's processing thread failed")
+            self._closing = True
+        finally:
+            connections.close_all()
+            self._finished.set()
+
+    # --- the periodic log line ---------------------------------------------------------------------------
+    _last_log: float = 0.0
+    _last_counts: tuple[int, int] = (0, 0)
+
+    def _maybe_log(self) -> None:
+        now = time.monotonic()
+        if not self._last_log:
+            self._last_log = now
+            return
+        elapsed = now - self._last_log
+        if elapsed < self.log_every:
+            return
+        received, stored = self.stats.received, self.stats.stored
+        rate_in = (received - self._last_counts[0]) / elapsed
+        rate_stored = (stored - self._last_counts[1]) / elapsed
+        log.info(
+            "%s: %.0f msg/s received, %.0f msg/s stored; totals received %d, stored %d, duplicates %d, "
+            "refused %d, alarms %d, database errors %d; waiting %d; %s",
+            self.client_id,
+            rate_in,
+            rate_stored,
+            received,
+            stored,
+            self.stats.duplicates,
+            self.stats.rejected,
+            self.stats.alarms_raised,
+            self.stats.db_errors,
+            len(self._inbox),
+            "connected" if self._connected.is_set() else "NOT CONNECTED",
+        )
+        self._last_log = now
+        self._last_counts = (received, stored)
+
+    # --- running ---------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Connect (retrying until the broker answers) and start processing in the background."""
+        self._client.connect_async(
+            self.broker.host,
+            self.broker.port,
+            keepalive=self.keepalive,
+            clean_start=False,
+            properties=self._connect_properties(),
+        )
+        self._client.loop_start()
+        self._processor = threading.Thread(
+            target=self._process_loop, name=f"{self.client_id}-store", daemon=True
+        )
+        self._processor.start()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    def wait_subscribed(self, timeout: float) -> bool:
+        return self._subscribed.wait(timeout)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop taking deliveries, store and acknowledge what was taken, disconnect (the session stays)."""
+        self._closing = True
+        with self._cond:
+            self._cond.notify_all()
+        if self._processor is not None:
+            self._processor.join(timeout)
+        self._disconnect()
+
+    def _disconnect(self, properties: Properties | None = None) -> None:
+        if self._connected.is_set():
+            self._client.disconnect(properties=properties)
+        self._client.loop_stop()
+
+    def kill(self) -> None:
+        """Die as a killed process would (tests): drop the connection without DISCONNECT, store and
+        acknowledge nothing more. The broker keeps the session and delivers the unacknowledged again."""
+        self._dead = True
+        with self._cond:
+            self._cond.notify_all()
+        sock = self._client.socket()
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self._client.loop_stop()
+        if self._processor is not None:
+            self._processor.join(30)
+
+    def run(self, *, handle_signals: bool = True) -> None:
+        """Run until SIGTERM/SIGINT (or stop() from another thread)."""
+        if handle_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, self._on_signal)
+        log.info(
+            "%s: consuming %s from %s:%s (batch %d, wait %d ms, window %d)",
+            self.client_id,
+            ", ".join(self.topics),
+            self.broker.host,
+            self.broker.port,
+            self.batch,
+            int(self.wait * 1000),
+            self.window,
+        )
+        self.start()
+        while not self._finished.wait(0.5):
+            pass
+        self.stop()
+        log.info("%s stopped: %s", self.client_id, json.dumps(self.stats.as_dict(), ensure_ascii=False))
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        log.info("%s: signal %d, finishing the current batch", self.client_id, signum)
+        self._closing = True
+        with self._cond:
+            self._cond.notify_all()
+
+    def retire(self, *, idle_seconds: float = 3.0, timeout: float = 600.0) -> None:
+        """Leave the group for good: unsubscribe (so no new messages are assigned to this worker), store
+        and acknowledge what the broker still holds for it, then end its session."""
+        self._retiring = True
+        self.start()
+        if not self.wait_connected(30):
+            raise ConnectionError(f"the broker at {self.broker.host}:{self.broker.port} does not answer")
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            time.sleep(0.2)
+            with self._cond:
+                idle = not self._inbox and time.monotonic() - self._last_delivery > idle_seconds
+            if idle:
+                break
+        self._closing = True
+        with self._cond:
+            self._cond.notify_all()
+        if self._processor is not None:
+            self._processor.join(60)
+        ending = Properties(PacketTypes.DISCONNECT)
+        ending.SessionExpiryInterval = 0
+        self._disconnect(ending)
+        log.info("%s retired: %s", self.client_id, json.dumps(self.stats.as_dict(), ensure_ascii=False))
+
+
+def _native(payload: bytes | bytearray, serial: str) -> list[Any]:
+    """The native messages of a device-topic payload: one object or an array; `serial` from the topic."""
+    try:
+        body = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        raise adapters.AdapterError("message", "not JSON") from None
+    items = body if isinstance(body, list) else [body]
+    for item in items:
+        if not isinstance(item, dict):
+            raise adapters.AdapterError("message", "not a JSON object")
+        theirs = item.setdefault("serial", serial)
+        if theirs != serial:
+            raise adapters.AdapterError(
+                "serial", f"{str(theirs)[:64]!r} is not the topic's device {serial!r}"
+            )
+    return items

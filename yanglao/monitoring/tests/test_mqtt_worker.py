@@ -1,0 +1,162 @@
+"""The ingest worker against a real Mosquitto (skipped loudly without one): a database error keeps the
+batch unacknowledged and retries it until it is stored once; a message that breaks processing is isolated
+and the rest of its batch is stored; a payload naming another device than its topic, or an unknown vendor,
+is refused and acknowledged; vendor topics go through the adapter. The worker runs in a thread of the test
+process (see test_mqtt_reliability.py for why) on both databases."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from django.db import OperationalError
+
+from yanglao.core.testing import HOME_COMMUNITY, require_service
+from yanglao.monitoring import ingest
+from yanglao.monitoring.models import Device, Reading
+from yanglao.monitoring.mqtt import IngestWorker, broker_from_url, device_topic, make_client, vendor_topic
+from yanglao.monitoring.tests.test_mqtt_reliability import end_session, wait_for
+
+pytestmark = pytest.mark.services
+URL = "mqtt://127.0.0.1:1883"
+
+
+@pytest.fixture
+def run_id():
+    require_service("Mosquitto (MQTT)", URL)
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def worker(run_id, transactional_db, tianjin):
+    made = []
+
+    def make(**options):
+        options.setdefault("retry_seconds", 0.2)
+        started = IngestWorker(url=URL, name=f"w{run_id}", group=f"yanglao-test-{run_id}", **options)
+        started.start()
+        assert started.wait_subscribed(20)
+        made.append(started)
+        return started
+
+    yield make
+    for started in made:
+        started.stop()
+    end_session(f"yanglao-ingest-w{run_id}")
+
+
+@pytest.fixture
+def publish():
+    client = make_client(broker_from_url(URL), f"yanglao-test-pub-{uuid.uuid4().hex[:8]}")
+    client.connect("127.0.0.1", 1883)
+    client.loop_start()
+
+    def send(topic, payload):
+        info = client.publish(
+            topic, payload if isinstance(payload, str | bytes) else json.dumps(payload), qos=1
+        )
+        info.wait_for_publish(10)
+
+    yield send
+    client.disconnect()
+    client.loop_stop()
+
+
+def native(serial, id_, type_="heartbeat", **extra):
+    return {"id": id_, "serial": serial, "type": type_, "at": datetime.now(tz=UTC).isoformat(), **extra}
+
+
+def test_a_database_error_keeps_the_batch_and_retries_it_until_stored(worker, publish, run_id, monkeypatch):
+    Device.objects.create(kind="motion_sensor", vendor="t", serial=f"{run_id}-1", region_id=HOME_COMMUNITY)
+    real = ingest.process
+    failures = []
+
+    def flaky(messages, **kw):
+        if len(failures) < 2:
+            failures.append(len(messages))
+            raise OperationalError("database is locked (simulated)")
+        return real(messages, **kw)
+
+    monkeypatch.setattr(ingest, "process", flaky)
+    running = worker()
+    publish(device_topic(f"{run_id}-1"), native(f"{run_id}-1", f"{run_id}-m1"))
+    wait_for(lambda: running.stats.stored == 1, 20, "the message to be stored after the errors")
+    assert running.stats.db_errors == 2 and running.stats.acked == 1
+    running.stop()
+    again = (
+        worker()
+    )  # acknowledged: not delivered again (other traffic on the broker is refused, not a duplicate)
+    time.sleep(1.0)
+    again.stop()
+    assert again.stats.duplicates == 0 and again.stats.stored == 0
+    assert Reading.objects.filter(message_id=f"{run_id}-m1").count() == 1
+
+
+def test_a_message_that_breaks_processing_is_isolated_and_the_rest_is_stored(
+    worker, publish, run_id, monkeypatch
+):
+    serial = f"{run_id}-1"
+    Device.objects.create(kind="motion_sensor", vendor="t", serial=serial, region_id=HOME_COMMUNITY)
+    real = ingest.process
+
+    def breaks_on_poison(messages, **kw):
+        if any(m.get("id") == f"{run_id}-poison" for m in messages):
+            raise ValueError("a bug")
+        return real(messages, **kw)
+
+    monkeypatch.setattr(ingest, "process", breaks_on_poison)
+    running = worker(wait_ms=300)
+    publish(device_topic(serial), [native(serial, f"{run_id}-a"), native(serial, f"{run_id}-poison")])
+    publish(device_topic(serial), native(serial, f"{run_id}-b"))
+    wait_for(lambda: running.stats.stored == 2 and running.stats.poison == 1, 20, "the healthy messages")
+    running.stop()
+    assert set(Reading.objects.values_list("message_id", flat=True)) == {f"{run_id}-a", f"{run_id}-b"}
+
+
+def test_refused_payloads_are_acknowledged_and_vendor_topics_are_translated(worker, publish, run_id):
+    Device.objects.create(kind="sos_button", vendor="安心", serial=f"{run_id}-AX", region_id=HOME_COMMUNITY)
+    Device.objects.create(kind="bp_monitor", vendor="嘉禾", serial=f"{run_id}-JH", region_id=HOME_COMMUNITY)
+    running = worker()
+    now = datetime.now(tz=UTC)
+    publish(
+        device_topic(f"{run_id}-AX"), native(f"{run_id}-JH", f"{run_id}-wrong")
+    )  # another device's serial
+    publish(device_topic(f"{run_id}-AX"), b"{not json")
+    publish(vendor_topic("acme"), b"{}")  # unknown vendor
+    anxin = {
+        "deviceId": f"{run_id}-AX",
+        "msgId": run_id,
+        "ts": int(now.timestamp() * 1000),
+        "event": "SOS_ALARM",
+    }
+    publish(vendor_topic("anxin"), anxin)
+    publish(
+        vendor_topic("jiahe", "gw-1/up"),
+        f"dev={run_id}-JH;seq=9;t={int(now.timestamp())};type=bp;sys=120;dia=80",
+    )
+    without_serial = native(f"{run_id}-AX", f"{run_id}-own")
+    del without_serial["serial"]
+    publish(device_topic(f"{run_id}-AX"), without_serial)
+    wait_for(lambda: running.stats.stored == 3 and running.stats.rejected >= 3, 20, "all six deliveries")
+    running.stop()
+    assert running.stats.acked >= 6
+    assert set(Reading.objects.values_list("message_id", flat=True)) == {
+        f"anxin-{run_id}",
+        f"jiahe-{run_id}-JH-9",
+        f"{run_id}-own",
+    }
+    assert set(running.stats.problems) >= {
+        "serial: " + f"'{run_id}-JH' is not the topic's device '{run_id}-AX'"
+    }
+
+
+def test_the_batch_cannot_exceed_the_in_flight_window():
+    with pytest.raises(ValueError, match="window"):
+        IngestWorker(url=URL, batch=500, window=100)
+    assert IngestWorker(url=URL, batch=1000).window == 2000
+    assert IngestWorker(url=URL, name="7").client_id == "yanglao-ingest-7"
+    with pytest.raises(ValueError):
+        IngestWorker(url=URL, name="a/b")
