@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import Case, DurationField, ExpressionWrapper, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from yanglao.accounts.roles import ORGANISATION_BOUND
 from yanglao.accounts.scope import people, require_perm, require_region
 from yanglao.assessments.selectors import effective_level
 from yanglao.core import pii
@@ -50,9 +51,15 @@ CARD_ALARMS = 10
 
 
 def may_read(actor: Any) -> bool:
-    return getattr(actor, "is_authenticated", False) and (
-        actor.is_superuser or any(actor.has_perm(p) for p in _READERS)
-    )
+    """Staff who read alarms by region. An organisation-bound role (assessor, provider, care worker,
+    canteen) reads none: alarms are not its organisation's work, even for an elder it is linked to."""
+    if not getattr(actor, "is_authenticated", False):
+        return False
+    if actor.is_superuser:
+        return True
+    if getattr(actor, "role", "") in ORGANISATION_BOUND:
+        return False
+    return any(actor.has_perm(p) for p in _READERS)
 
 
 def alarms_visible(actor: Any) -> QuerySet[Alarm]:

@@ -32,6 +32,12 @@ def _connect_devices() -> None:
     from yanglao.core.permissions import Perm
 
     register(NavItem(label=_("智能设备"), url_name="devices:list", perm=Perm.DEVICES_MANAGE, order=52))
+
+    from yanglao.monitoring import elder_tab
+    from yanglao.registry import tabs
+
+    # The registry reserved the 告警 tab; it becomes the home's devices and the elder's alarms.
+    tabs.register(tabs.Tab(key="alarms", label=_("智能监测"), order=70, render=elder_tab.render))
     add_step(
         "monitoring.devices", 70, lambda **kw: import_string("yanglao.monitoring.demo.demo_devices")(**kw)
     )

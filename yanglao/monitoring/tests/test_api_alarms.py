@@ -203,3 +203,9 @@ def test_household_thresholds(cast, client, elder):
     )
     client.force_login(cast.other_community_worker)
     assert client.get(url).status_code == 404
+
+
+def test_an_organisation_bound_role_cannot_read_an_elders_monitoring_card(cast, client, elder):
+    for who in ("assessor", "provider_admin"):
+        client.force_login(cast.users[who])
+        assert client.get(f"/api/v1/monitoring/elders/{elder.pk}/card").status_code in (403, 404), who
