@@ -162,7 +162,9 @@ def _touch_devices(latest: dict[int, tuple[datetime, int | None]]) -> None:
         cursor.executemany(
             f"UPDATE {table} SET last_seen_at = %s, battery = COALESCE(%s, battery)"  # noqa: S608
             " WHERE id = %s AND (last_seen_at IS NULL OR last_seen_at < %s)",
-            [(adapt(at), battery, pk, adapt(at)) for pk, (at, battery) in latest.items()],
+            # In id order: two workers updating overlapping devices then lock rows in the same order, so
+            # they wait for each other instead of deadlocking (PostgreSQL).
+            [(adapt(at), battery, pk, adapt(at)) for pk, (at, battery) in sorted(latest.items())],
         )
 
 
@@ -282,18 +284,6 @@ def raise_or_fold(
             message_count=F("message_count") + count, last_at=Greatest(F("last_at"), last_at)
         )
         if folded:
-            # The console shows the growing count: tell it which alarm, once the batch commits.
-            alarm_id = (
-                Alarm.objects.filter(situation=situation, status__in=OPEN_ALARM_STATUSES)
-                .values_list("pk", flat=True)
-                .first()
-            )
-            if alarm_id is not None:
-                transaction.on_commit(
-                    lambda found=alarm_id: events.alarm_changed.send(
-                        sender=Alarm, alarm_id=found, action="fold"
-                    )
-                )
             return None, True
         try:
             with transaction.atomic():
@@ -370,6 +360,7 @@ def process(raw: Sequence[Any], *, received_at: datetime | None = None) -> Resul
             latest[device.id] = (max(seen_at, message.at), battery)
         if latest:
             _touch_devices(latest)
+        folded_keys: list[str] = []
         for situation in _situations(fresh).values():
             alarm, folded = raise_or_fold(
                 rule=situation.rule,
@@ -384,10 +375,22 @@ def process(raw: Sequence[Any], *, received_at: datetime | None = None) -> Resul
             )
             if alarm is not None:
                 result.raised.append(alarm.pk)
+            if folded:
+                folded_keys.append(situation.key)
             result.folded += int(folded)
         raised = list(result.raised)
         if raised:
             transaction.on_commit(lambda: events.alarms_raised.send(sender=Alarm, alarm_ids=raised))
+        if folded_keys:
+            # The consoles show the growing counts: one query and one push for the batch's folds.
+            folded_ids = list(
+                Alarm.objects.filter(situation__in=folded_keys, status__in=OPEN_ALARM_STATUSES).values_list(
+                    "pk", flat=True
+                )
+            )
+            transaction.on_commit(
+                lambda: events.alarm_changed.send(sender=Alarm, alarm_ids=folded_ids, action="fold")
+            )
     return result
 
 
