@@ -179,3 +179,30 @@ def make_id(district: str = "120101", born: date = date(1940, 5, 17), male: bool
     sequence = (serial % 499) * 2 + (1 if male else 2)
     first17 = f"{district}{born:%Y%m%d}{sequence:03d}"
     return first17 + idcard.check_character(first17)
+
+
+def race(work: Any, times: int = 2) -> list[Any]:
+    """Run `work` in `times` threads released together (real concurrent transactions, each on its own
+    connection); return what each returned or raised, for the test to inspect."""
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(times)
+    outcomes: list[Any] = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            outcomes.append(work())
+        except Exception as error:  # noqa: BLE001 - the outcome is what the test inspects
+            outcomes.append(error)
+        finally:
+            connection.close()  # each thread has its own connection; leave none open
+
+    threads = [threading.Thread(target=run) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes

@@ -1,6 +1,5 @@
 """Two people acting on one elder at the same moment: exactly one request, one submission, one level."""
 
-import threading
 from datetime import date
 
 import pytest
@@ -11,31 +10,13 @@ from yanglao.assessments.enums import OPEN, Status
 from yanglao.assessments.models import Assessment
 from yanglao.assessments.tests.conftest import full_answers
 from yanglao.core.errors import DomainError
-from yanglao.core.testing import ensure_tianjin, make_cast
+from yanglao.core.testing import (
+    ensure_tianjin,
+    make_cast,
+    race,
+)
 from yanglao.registry import services as registry_services
 from yanglao.registry.tests.conftest import make_id
-
-
-def race(work, times=2):
-    """Run `work` in `times` threads released together; return what each returned or raised."""
-    barrier = threading.Barrier(times)
-    outcomes = []
-
-    def run():
-        try:
-            barrier.wait()
-            outcomes.append(work())
-        except Exception as error:  # noqa: BLE001 - the outcome is what the test inspects
-            outcomes.append(error)
-        finally:
-            connection.close()  # each thread has its own connection; leave none open
-
-    threads = [threading.Thread(target=run) for _ in range(times)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
 
 
 @pytest.fixture

@@ -7,12 +7,11 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from yanglao.assessments.tests.test_concurrency import race
 from yanglao.benefits import services
 from yanglao.benefits.models import BenefitRun, Entitlement, LedgerEntry, ServiceAccount
 from yanglao.benefits.tests.conftest import PACK
 from yanglao.core.errors import Conflict
-from yanglao.core.testing import ensure_tianjin
+from yanglao.core.testing import ensure_tianjin, race
 from yanglao.registry import services as registry_services
 from yanglao.registry.tests.conftest import make_id
 

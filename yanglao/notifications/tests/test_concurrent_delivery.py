@@ -1,35 +1,12 @@
 """Two workers delivering at the same moment never send one notification twice (PostgreSQL row locks)."""
 
-import threading
-
 import pytest
 from django.db import connection
 
+from yanglao.core.testing import race
 from yanglao.notifications import services
 from yanglao.notifications.enums import Status
 from yanglao.notifications.models import Notification
-
-
-def race(work, times=2):
-    """Run `work` in `times` threads released together; return what each returned or raised."""
-    barrier = threading.Barrier(times)
-    outcomes = []
-
-    def run():
-        try:
-            barrier.wait()
-            outcomes.append(work())
-        except Exception as error:  # noqa: BLE001 - the outcome is what the test inspects
-            outcomes.append(error)
-        finally:
-            connection.close()  # each thread has its own connection; leave none open
-
-    threads = [threading.Thread(target=run) for _ in range(times)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
 
 
 @pytest.fixture

@@ -5,9 +5,8 @@ import pytest
 from django.db import connection
 
 from yanglao.accounts.roles import Role
-from yanglao.assessments.tests.test_concurrency import race
 from yanglao.core.errors import Conflict
-from yanglao.core.testing import make_user
+from yanglao.core.testing import make_user, race
 from yanglao.orders import services
 from yanglao.orders.enums import OrderStatus as S
 from yanglao.orders.models import DispatchOffer, OrderEvent

@@ -15,10 +15,10 @@ from django.db import connection
 from django.utils import timezone
 from python_calamine import CalamineWorkbook
 
-from yanglao.assessments.tests.test_concurrency import race
 from yanglao.benefits.models import LedgerEntry
 from yanglao.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from yanglao.core.models import AuditLog
+from yanglao.core.testing import race
 from yanglao.orders import fraud
 from yanglao.orders import settlement as st
 from yanglao.orders.enums import OrderStatus as S
