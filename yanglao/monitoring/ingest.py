@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -392,11 +391,3 @@ def process(raw: Sequence[Any], *, received_at: datetime | None = None) -> Resul
                 lambda: events.alarm_changed.send(sender=Alarm, alarm_ids=folded_ids, action="fold")
             )
     return result
-
-
-def by_type(readings: Iterable[Parsed]) -> dict[str, int]:
-    """Counts of a batch by message type (for the worker's log line)."""
-    counts: dict[str, int] = defaultdict(int)
-    for message in readings:
-        counts[message.type] += 1
-    return dict(counts)

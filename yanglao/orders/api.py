@@ -220,11 +220,7 @@ def create_order(request, body: OrderIn):
         note=body.note,
         dispatch=body.dispatch,
     )
-    return Status(201, selectors.order_get(request.user, order.pk) if _reads(request, order) else order)
-
-
-def _reads(request, order: Order) -> bool:
-    return selectors.orders_visible(request.user).filter(pk=order.pk).exists()
+    return Status(201, _after(request, order))
 
 
 @router.get("/orders/board", response=dict, summary="The dispatch board: unplaced, waiting, unassigned")

@@ -399,6 +399,12 @@ def note_load(provider_id: int, delta: int) -> None:
         index.add_load(provider_id, delta)
 
 
+def note_load_on_commit(provider_id: int | None, delta: int) -> None:
+    """A dispatch (+1) or its end (-1), counted in the shared index once the transaction commits."""
+    if provider_id is not None:
+        transaction.on_commit(lambda: note_load(provider_id, delta))
+
+
 def invalidate() -> None:
     """Make the next shared_index() read the database again."""
     global _generation

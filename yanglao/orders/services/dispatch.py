@@ -113,14 +113,8 @@ def _offer(order: Order, choice: Choice, *, automatic: bool, now: datetime) -> D
         offered_at=now,
         deadline=now + timedelta(minutes=policy.value(policies.ACCEPT_MINUTES)),
     )
-    provider_id = choice.provider_id
-    transaction.on_commit(lambda: geo.note_load(provider_id, 1))
+    geo.note_load_on_commit(choice.provider_id, 1)
     return offer
-
-
-def _release(provider_id: int | None) -> None:
-    if provider_id:
-        transaction.on_commit(lambda: geo.note_load(provider_id, -1))
 
 
 def _tried(order: Order) -> set[int]:
@@ -229,7 +223,7 @@ def order_redispatch(*, actor: Any, order: Order, reason: str, provider: Provide
     DispatchOffer.objects.filter(order=order, outcome=OfferOutcome.ACCEPTED).update(
         outcome=OfferOutcome.WITHDRAWN, reason=reason[:300]
     )
-    _release(order.provider_id)
+    geo.note_load_on_commit(order.provider_id, -1)
     order.price = None
     if provider is None:
         order.save(update_fields=["price"])
@@ -300,7 +294,7 @@ def order_reject(*, actor: Any, order: Order, reason: str) -> Order:
     offer.decided_at = timezone.now()
     offer.reason = reason[:300]
     offer.save(update_fields=["outcome", "decided_at", "reason"])
-    _release(offer.provider_id)
+    geo.note_load_on_commit(offer.provider_id, -1)
     return _offer_next(order, actor=actor, action="reject", note=f"{offer.provider.name} 拒单：{reason}")
 
 
@@ -325,7 +319,7 @@ def offers_time_out(*, actor: Any = "scheduler", now: datetime | None = None) ->
             offer.outcome = OfferOutcome.TIMED_OUT
             offer.decided_at = now
             offer.save(update_fields=["outcome", "decided_at"])
-            _release(offer.provider_id)
+            geo.note_load_on_commit(offer.provider_id, -1)
             _offer_next(order, actor=actor, action="time_out", note="服务机构超时未接单，已自动改派")
             moved += 1
     return moved

@@ -14,7 +14,7 @@ from yanglao.accounts.scope import is_person, require_perm, require_region
 from yanglao.core import policy
 from yanglao.core.errors import Conflict, InvalidInput
 from yanglao.core.permissions import Perm
-from yanglao.orders import policies
+from yanglao.orders import geo, policies
 from yanglao.orders.enums import Channel, OfferOutcome
 from yanglao.orders.models import DispatchOffer, Order
 from yanglao.orders.services._common import STEPS, locked, record_step, require_step
@@ -115,7 +115,7 @@ def order_cancel(*, actor: Any, order: Order, reason: str) -> Order:
     require_step(order, "cancel")
     _close_pending_offer(order, OfferOutcome.WITHDRAWN, reason)
     record_step(order, action="cancel", actor=actor, note=reason)
-    _release_load(order)
+    geo.note_load_on_commit(order.provider_id, -1)
     return order
 
 
@@ -127,14 +127,6 @@ def _close_pending_offer(order: Order, outcome: str, reason: str) -> DispatchOff
         offer.reason = reason[:300]
         offer.save(update_fields=["outcome", "decided_at", "reason"])
     return offer
-
-
-def _release_load(order: Order) -> None:
-    provider_id = order.provider_id
-    if provider_id is not None:
-        from yanglao.orders import geo
-
-        transaction.on_commit(lambda: geo.note_load(provider_id, -1))
 
 
 def orders_expire(*, actor: Any = "scheduler", now: datetime | None = None) -> int:
@@ -155,6 +147,6 @@ def orders_expire(*, actor: Any = "scheduler", now: datetime | None = None) -> i
                 continue  # served or cancelled meanwhile
             _close_pending_offer(order, OfferOutcome.WITHDRAWN, "工单过期")
             record_step(order, action="expire", actor=actor, note="超过期望服务时间未上门服务")
-            _release_load(order)
+            geo.note_load_on_commit(order.provider_id, -1)
             expired += 1
     return expired

@@ -230,7 +230,7 @@ def _pay(actor: Any, order: Order, visit: Visit) -> None:
     visit.self_paid = amount - paid
 
 
-def _confirm(actor: Any, order: Order, method: str) -> Visit:
+def _confirm(actor: Any, order: Order, method: str, *, note: str = "") -> Visit:
     require_step(order, "confirm")
     visit = order.visit
     visit.confirmed_at = timezone.now()
@@ -244,6 +244,7 @@ def _confirm(actor: Any, order: Order, method: str) -> Visit:
         order,
         action="confirm",
         actor=actor,
+        note=note,
         data={
             "method": method,
             "amount": str(visit.amount),
@@ -281,9 +282,7 @@ def visit_confirm_by_operator(*, actor: Any, order: Order, note: str) -> Visit:
         require_region(actor, order.region_id, hide=True)
     if not (note or "").strip():
         raise InvalidInput("请记录电话确认的情况", field="note")
-    visit = _confirm(actor, order, ConfirmMethod.OPERATOR)
-    order.events.filter(action="confirm").update(note=note.strip()[:500])
-    return visit
+    return _confirm(actor, order, ConfirmMethod.OPERATOR, note=note.strip())
 
 
 def family_token(order: Order) -> str:
