@@ -35,6 +35,11 @@ def _clock(moment: datetime | None) -> Iterator[None]:
         yield
 
 
+def _next_hour() -> datetime:
+    now = timezone.localtime()
+    return now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+
+
 def _at(day_offset: int, hour: int) -> datetime:
     day = timezone.localdate() + timedelta(days=day_offset)
     return timezone.make_aware(datetime.combine(day, time(hour, 0)))
@@ -69,7 +74,9 @@ def demo_orders(*, stdout: Any = None, seed: int = 61, **options: Any) -> int:
     for index, elder in enumerate(elders):
         item = rng.choice(items)
         finished = index < 8
-        start = _at(-1, 9 + index) if finished else _at(0, 8 + index % 10)
+        # Open orders start on the coming hours, whatever the time the demo is made (a window already
+        # over would be refused).
+        start = _at(-1, 9 + index) if finished else _next_hour() + timedelta(hours=index % 10)
         # Yesterday's visits are made on yesterday's clock, so their times, durations and checks are real.
         with _clock(start - timedelta(hours=2) if finished else None):
             order = services.order_create(
