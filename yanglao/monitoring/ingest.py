@@ -5,7 +5,12 @@ For a batch: parse each message (a bad one is refused alone, with its field name
 (cached by serial); insert the readings with ON CONFLICT (message_id) DO NOTHING RETURNING, so a message
 delivered again is stored and acted on once; update the devices' last-seen time and battery; apply the
 instant rules (SOS, fall, smoke, gas, blood pressure, low battery) to the readings actually inserted; and
-raise or fold alarms, one open alarm per situation. The caller acknowledges the batch (MQTT) only after
+raise or fold alarms, one open alarm per situation: the batch's situations that have an open alarm are
+counted on it in one UPDATE … FROM (VALUES …) RETURNING, the others raised one by one.
+
+A device's last-seen time is written when it moves by LAST_SEEN_STEP or more (or its battery changes): a
+sensor reporting every few seconds would otherwise cost a row update per message, for a time that the
+offline rule and the online rate read in hours. What this process wrote is remembered after commit. The caller acknowledges the batch (MQTT) only after
 this returns, i.e. after the commit: a worker killed mid-batch leaves the broker to deliver it again.
 
 Rules that need time to pass (no motion, no water, water running, electricity, offline) run on a timer:
@@ -18,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -49,6 +54,8 @@ INSTANT: dict[str, str] = {
 # A home's smoke or gas is the home's (one alarm per detector); SOS and falls are the person's.
 PER_DEVICE = frozenset({Rule.SMOKE, Rule.GAS, Rule.BATTERY_LOW, Rule.OFFLINE, Rule.WATER_RUNNING})
 ROWS_PER_STATEMENT = 1000  # 9 parameters a row: well inside SQLite's and PostgreSQL's limits
+SITUATIONS_PER_STATEMENT = 300  # 3 parameters each
+LAST_SEEN_STEP = timedelta(seconds=60)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +95,15 @@ _devices_lock = threading.Lock()
 DEVICE_CACHE_SECONDS = 60.0
 
 
+# device id → (last-seen time, battery) this process last wrote for it (after commit)
+_written: dict[int, tuple[datetime, int | None]] = {}
+
+
 def forget_devices() -> None:
-    """Drop the cache (a device was registered, moved or retired in this process)."""
+    """Drop the caches (a device was registered, moved or retired in this process)."""
     with _devices_lock:
         _devices.clear()
+        _written.clear()
 
 
 def devices_by_serial(serials: Iterable[str]) -> dict[str, DeviceInfo | None]:
@@ -122,6 +134,21 @@ def devices_by_serial(serials: Iterable[str]) -> dict[str, DeviceInfo | None]:
 
 
 # --- the batch ----------------------------------------------------------------------------------------
+def _to_sqlite_time(moment: datetime) -> str:
+    """What Django's SQLite backend stores for an aware datetime (UTC, naive, str()), without its
+    per-call overhead: a batch adapts two times per message."""
+    return str(moment.astimezone(UTC).replace(tzinfo=None))
+
+
+def _to_postgres_time(moment: datetime) -> datetime:
+    return moment  # psycopg sends an aware datetime as timestamptz
+
+
+def time_adapter() -> Any:
+    """The cheapest correct adaptation of an aware datetime for raw SQL on this connection."""
+    return _to_sqlite_time if connection.vendor == "sqlite" else _to_postgres_time
+
+
 def _parse_all(raw: Sequence[Any], result: Result, now: datetime) -> list[Parsed]:
     parsed = []
     for index, message in enumerate(raw):
@@ -152,18 +179,40 @@ def _insert_readings(rows: list[tuple[Any, ...]]) -> set[str]:
     return inserted
 
 
-def _touch_devices(latest: dict[int, tuple[datetime, int | None]]) -> None:
+def _worth_writing(latest: dict[int, tuple[datetime, int | None]]) -> dict[int, tuple[datetime, int | None]]:
+    """The devices whose last-seen time moved by LAST_SEEN_STEP since this process last wrote it, or
+    whose battery changed, or that it never wrote."""
+    with _devices_lock:
+        written = {pk: _written.get(pk) for pk in latest}
+    due = {}
+    for pk, (at, battery) in latest.items():
+        before = written[pk]
+        if (
+            before is None
+            or at - before[0] >= LAST_SEEN_STEP
+            or (battery is not None and battery != before[1])
+        ):
+            due[pk] = (at, battery if battery is not None else (before[1] if before else None))
+    return due
+
+
+def _remember_written(due: dict[int, tuple[datetime, int | None]]) -> None:
+    with _devices_lock:
+        _written.update(due)
+
+
+def _touch_devices(due: dict[int, tuple[datetime, int | None]]) -> None:
     """Each device's last-seen time (never moved back by a late message) and battery, one statement
     for the batch."""
     table = Device._meta.db_table
-    adapt = connection.ops.adapt_datetimefield_value
+    adapt = time_adapter()
     with connection.cursor() as cursor:
         cursor.executemany(
             f"UPDATE {table} SET last_seen_at = %s, battery = COALESCE(%s, battery)"  # noqa: S608
             " WHERE id = %s AND (last_seen_at IS NULL OR last_seen_at < %s)",
             # In id order: two workers updating overlapping devices then lock rows in the same order, so
             # they wait for each other instead of deadlocking (PostgreSQL).
-            [(adapt(at), battery, pk, adapt(at)) for pk, (at, battery) in sorted(latest.items())],
+            [(adapt(at), battery, pk, adapt(at)) for pk, (at, battery) in sorted(due.items())],
         )
 
 
@@ -308,6 +357,45 @@ def raise_or_fold(
     return None, True
 
 
+def fold_into_open(situations: Sequence[Situation]) -> dict[str, int]:
+    """Count each situation's messages on its open alarm, one statement per SITUATIONS_PER_STATEMENT;
+    returns {situation key: alarm id} of those that had one (the partial unique index allows at most
+    one)."""
+    table = Alarm._meta.db_table
+    latest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+    adapt = time_adapter()
+    statuses = ", ".join(["%s"] * len(OPEN_ALARM_STATUSES))
+    folded: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(situations), SITUATIONS_PER_STATEMENT):
+            chunk = situations[start : start + SITUATIONS_PER_STATEMENT]
+            values = ", ".join(["(%s, %s, %s)"] * len(chunk))
+            params: list[Any] = [v for s in chunk for v in (s.key, s.count, adapt(s.last.at))]
+            cursor.execute(
+                # VALUES columns are column1… on both databases.
+                f"UPDATE {table} SET message_count = {table}.message_count + v.column2,"  # noqa: S608
+                f" last_at = {latest}({table}.last_at, v.column3)"
+                f" FROM (VALUES {values}) AS v"
+                f" WHERE {table}.situation = v.column1 AND {table}.status IN ({statuses})"
+                f" RETURNING {table}.situation, {table}.id",
+                [*params, *OPEN_ALARM_STATUSES],
+            )
+            folded.update(cursor.fetchall())
+    return folded
+
+
+def _latest_per_device(fresh: list[tuple[Parsed, DeviceInfo]]) -> dict[int, tuple[datetime, int | None]]:
+    """Each device's newest time and its newest battery report in the batch."""
+    latest: dict[int, tuple[datetime, int | None]] = {}
+    battery_at: dict[int, datetime] = {}
+    for message, device in fresh:
+        seen_at, battery = latest.get(device.id, (message.at, None))
+        if message.battery is not None and message.at >= battery_at.get(device.id, message.at):
+            battery, battery_at[device.id] = message.battery, message.at
+        latest[device.id] = (max(seen_at, message.at), battery)
+    return latest
+
+
 def process(raw: Sequence[Any], *, received_at: datetime | None = None) -> Result:
     """Store and act on one batch of messages in one transaction (see the module's docstring)."""
     now = received_at or timezone.now()
@@ -319,7 +407,8 @@ def process(raw: Sequence[Any], *, received_at: datetime | None = None) -> Resul
     rows: list[tuple[Any, ...]] = []
     known: list[tuple[Parsed, DeviceInfo]] = []
     seen: set[str] = set()
-    adapt = connection.ops.adapt_datetimefield_value
+    adapt = time_adapter()
+    received = adapt(now)
     for message in parsed:
         device = devices.get(message.serial)
         if device is None or not device.active:
@@ -339,7 +428,7 @@ def process(raw: Sequence[Any], *, received_at: datetime | None = None) -> Resul
                 device.elder_id,
                 message.type,
                 adapt(message.at),
-                adapt(now),
+                received,
                 *message.values,
             )
         )
@@ -350,18 +439,16 @@ def process(raw: Sequence[Any], *, received_at: datetime | None = None) -> Resul
         result.stored = len(inserted)
         result.duplicates += len(rows) - len(inserted)
         fresh = [(m, d) for m, d in known if m.message_id in inserted]
-        latest: dict[int, tuple[datetime, int | None]] = {}
-        battery_at: dict[int, datetime] = {}
-        for message, device in fresh:
-            seen_at, battery = latest.get(device.id, (message.at, None))
-            if message.battery is not None and message.at >= battery_at.get(device.id, message.at):
-                battery, battery_at[device.id] = message.battery, message.at  # the newest battery report
-            latest[device.id] = (max(seen_at, message.at), battery)
-        if latest:
-            _touch_devices(latest)
-        folded_keys: list[str] = []
-        for situation in _situations(fresh).values():
-            alarm, folded = raise_or_fold(
+        due = _worth_writing(_latest_per_device(fresh))
+        if due:
+            _touch_devices(due)
+        situations = list(_situations(fresh).values())
+        folded = fold_into_open(situations) if situations else {}
+        result.folded = len(folded)
+        for situation in situations:
+            if situation.key in folded:
+                continue
+            alarm, was_folded = raise_or_fold(
                 rule=situation.rule,
                 situation=situation.key,
                 region_id=situation.device.region_id,
@@ -374,20 +461,14 @@ def process(raw: Sequence[Any], *, received_at: datetime | None = None) -> Resul
             )
             if alarm is not None:
                 result.raised.append(alarm.pk)
-            if folded:
-                folded_keys.append(situation.key)
-            result.folded += int(folded)
-        raised = list(result.raised)
+            result.folded += int(was_folded)  # raised a moment ago by another worker
+        raised, folded_ids = list(result.raised), list(folded.values())
         if raised:
             transaction.on_commit(lambda: events.alarms_raised.send(sender=Alarm, alarm_ids=raised))
-        if folded_keys:
-            # The consoles show the growing counts: one query and one push for the batch's folds.
-            folded_ids = list(
-                Alarm.objects.filter(situation__in=folded_keys, status__in=OPEN_ALARM_STATUSES).values_list(
-                    "pk", flat=True
-                )
-            )
+        if folded_ids:
+            # The consoles show the growing counts: one push for the batch's folds.
             transaction.on_commit(
                 lambda: events.alarm_changed.send(sender=Alarm, alarm_ids=folded_ids, action="fold")
             )
+    _remember_written(due)
     return result

@@ -40,7 +40,12 @@ How nothing is lost and nothing is counted twice:
 
 Threads: paho's network thread only appends deliveries to an in-memory inbox (no parsing there); one
 processing thread takes up to ``batch`` of them, or what arrived within ``wait_ms`` of the first, stores
-them with one call of ingest.process, and acknowledges them. SIGTERM/SIGINT: stop taking new deliveries
+them with one call of ingest.process, and acknowledges them. A delivery that may carry an SOS, a fall,
+smoke or gas (a byte pattern on the payload: URGENT_NATIVE, or the vendor adapter's URGENT) goes to a
+second inbox instead, which a second processing thread (its own database connection) stores at once,
+without waiting for a batch to fill or for the batch being stored: under load, an SOS would otherwise wait
+for up to two full batches. A false match costs only a small batch; a miss only the batching delay.
+paho's reader is buffered (BufferedClient). SIGTERM/SIGINT: stop taking new deliveries
 (they stay unacknowledged for the next start), store and acknowledge what was received, disconnect.
 """
 
@@ -49,6 +54,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import signal
 import socket
 import threading
@@ -78,6 +84,8 @@ RECONNECT_MIN_S = 0.1
 RECONNECT_MAX_S = 1.0
 SESSION_NEVER_EXPIRES = 0xFFFFFFFF
 MAX_RECEIVE_MAXIMUM = 65535
+# A native payload that may hold an instant-alarm message (ingest.INSTANT): "type": "sos" and the like.
+URGENT_NATIVE = re.compile(rb'"type"\s*:\s*"(?:sos|fall|smoke|gas)"')
 TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 # MQTT v5 reason code 142: another client connected with our client id.
 SESSION_TAKEN_OVER = 142
@@ -115,11 +123,55 @@ def broker_from_url(url: str) -> Broker:
     )
 
 
-def make_client(broker: Broker, client_id: str, **kwargs: Any) -> paho.Client:
-    """A paho client (callback API 2, MQTT v5) set up for the broker's address and credentials."""
-    client = paho.Client(
-        paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5, **kwargs
-    )
+RECV_CHUNK = 65536
+
+
+class BufferedClient(paho.Client):
+    """A paho client that reads the socket in RECV_CHUNK pieces. paho reads each packet with a recv()
+    call per byte of its header and one for its body, and one packet per wake-up of its loop: right for a
+    device, but three system calls and a select() per message for a worker taking thousands a second.
+    Here each wake-up does one recv() of up to RECV_CHUNK bytes and hands paho every whole packet in it;
+    paho's own reader is unchanged and takes its small reads from the buffer (a packet cut at the end of
+    a chunk waits, inside paho's reader, for the next one)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._chunk = b""
+        self._chunk_at = 0
+        self._may_recv = False
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._chunk_at >= len(self._chunk):
+            if not self._may_recv:
+                raise BlockingIOError  # this wake-up's chunk is used up: paho waits for the socket
+            self._may_recv = False
+            chunk = super()._sock_recv(RECV_CHUNK)
+            if not chunk:
+                return chunk  # the broker closed the connection
+            self._chunk, self._chunk_at = chunk, 0
+        start = self._chunk_at
+        self._chunk_at = start + bufsize
+        return self._chunk[start : self._chunk_at]
+
+    def loop_read(self, max_packets: int = 1) -> paho.MQTTErrorCode:
+        self._may_recv = True
+        while True:
+            rc = super().loop_read(max_packets)
+            if rc != paho.MQTTErrorCode.MQTT_ERR_SUCCESS or self._sock is None:
+                return rc
+            if self._chunk_at >= len(self._chunk) and not self._may_recv:
+                return rc
+
+    def _sock_close(self) -> None:
+        self._chunk, self._chunk_at = b"", 0  # a new connection starts with no old bytes
+        super()._sock_close()
+
+
+def make_client(broker: Broker, client_id: str, *, buffered: bool = False, **kwargs: Any) -> paho.Client:
+    """A paho client (callback API 2, MQTT v5) set up for the broker's address and credentials;
+    buffered: reads in chunks (BufferedClient), for a client that receives many messages."""
+    factory = BufferedClient if buffered else paho.Client
+    client = factory(paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5, **kwargs)
     if broker.username:
         client.username_pw_set(broker.username, broker.password)
     if broker.tls:
@@ -199,6 +251,9 @@ class IngestWorker:
 
         self._inbox: deque[Delivery] = deque()
         self._cond = threading.Condition()
+        self._urgent: deque[Delivery] = deque()
+        self._urgent_cond = threading.Condition()
+        self._stats_lock = threading.Lock()  # two processing threads count
         self._connection = 0
         self._connected = threading.Event()
         self._subscribed = threading.Event()
@@ -209,12 +264,13 @@ class IngestWorker:
         self._dropped_seen: int | None = None
         self._check_uptime = False
         self._processor: threading.Thread | None = None
+        self._urgent_processor: threading.Thread | None = None
         self._finished = threading.Event()
         self._client = self._make_client()
 
     # --- connection ---------------------------------------------------------------------------------
     def _make_client(self) -> paho.Client:
-        client = make_client(self.broker, self.client_id, manual_ack=True)
+        client = make_client(self.broker, self.client_id, buffered=True, manual_ack=True)
         # A short, constant-ish retry: after a broker restart the shared subscription exists only once
         # the worker has subscribed again (see the module's docstring), so it must be back first.
         client.reconnect_delay_set(min_delay=RECONNECT_MIN_S, max_delay=RECONNECT_MAX_S)  # type: ignore[arg-type]
@@ -297,6 +353,11 @@ class IngestWorker:
         if self._closing or self._dead:
             return  # left unacknowledged: the broker delivers it again to the next run
         delivery = Delivery(self._connection, message.mid, message.qos, message.topic, message.payload)
+        if _looks_urgent(message.topic, message.payload):
+            with self._urgent_cond:
+                self._urgent.append(delivery)
+                self._urgent_cond.notify()
+            return
         with self._cond:
             self._inbox.append(delivery)
             waiting = len(self._inbox)
@@ -380,11 +441,12 @@ class IngestWorker:
         return messages
 
     def _refused(self, delivery: Delivery, field_name: str, problem: str) -> None:
-        self.stats.rejected += 1
         key = f"{field_name}: {problem}"[:120]
-        count = self.stats.problems.get(key, 0)
-        if len(self.stats.problems) < 200 or count:
-            self.stats.problems[key] = count + 1
+        with self._stats_lock:
+            self.stats.rejected += 1
+            count = self.stats.problems.get(key, 0)
+            if len(self.stats.problems) < 200 or count:
+                self.stats.problems[key] = count + 1
         if count < 3:  # the first few of each kind in full, then only counted
             log.warning("refused a message on %s: %s (%r)", delivery.topic, key, delivery.payload[:200])
 
@@ -454,28 +516,37 @@ class IngestWorker:
             if delivery.connection == current:
                 self._client.ack(delivery.mid, delivery.qos)
                 acked += 1
-        self.stats.acked += acked
+        with self._stats_lock:
+            self.stats.acked += acked
 
     def _handle(self, batch: list[Delivery]) -> None:
-        self.stats.received += len(batch)
+        with self._stats_lock:
+            self.stats.received += len(batch)
         messages = self._messages_of(batch)
         if messages:
             result = self._store(messages)
             if result is None:
                 return  # stopping during a database outage: not acknowledged, delivered again later
+            self._count(result)
+        self._ack(batch)
+
+    def _count(self, result: ingest.Result) -> None:
+        with self._stats_lock:
             self.stats.batches += 1
             self.stats.stored += result.stored
             self.stats.duplicates += result.duplicates
             self.stats.rejected += result.rejected
             self.stats.alarms_raised += len(result.raised)
+            counts = []
             for problem in result.problems:
                 key = f"{problem.get('field')}: {problem.get('problem')}"[:120]
                 count = self.stats.problems.get(key, 0)
                 if len(self.stats.problems) < 200 or count:
                     self.stats.problems[key] = count + 1
-                if count < 3:
-                    log.warning("refused a message: %s (%s)", key, problem.get("id", problem.get("index")))
-        self._ack(batch)
+                counts.append((key, count, problem))
+        for key, count, problem in counts:
+            if count < 3:
+                log.warning("refused a message: %s (%s)", key, problem.get("id", problem.get("index")))
 
     def _process_loop(self) -> None:
         try:
@@ -491,6 +562,39 @@ class IngestWorker:
         finally:
             connections.close_all()
             self._finished.set()
+
+    def _next_urgent(self) -> list[Delivery] | None:
+        """The urgent deliveries waiting (up to `batch`), at once; None when stopping with none left."""
+        with self._urgent_cond:
+            while not self._urgent:
+                if self._closing or self._dead:
+                    return None
+                self._urgent_cond.wait(0.5)
+            if self._dead:
+                return None
+            count = min(len(self._urgent), self.batch)
+            taken = [self._urgent.popleft() for _ in range(count)]
+        return taken
+
+    def _urgent_loop(self) -> None:
+        try:
+            while (batch := self._next_urgent()) is not None:
+                self._handle(batch)
+        except Exception:
+            log.exception("the ingest worker's urgent processing thread failed")
+            self._closing = True
+        finally:
+            connections.close_all()
+
+    def _wake_all(self) -> None:
+        for cond in (self._cond, self._urgent_cond):
+            with cond:
+                cond.notify_all()
+
+    def _join_processors(self, timeout: float) -> None:
+        for thread in (self._processor, self._urgent_processor):
+            if thread is not None:
+                thread.join(timeout)
 
     # --- the periodic log line ---------------------------------------------------------------------------
     _last_log: float = 0.0
@@ -540,6 +644,10 @@ class IngestWorker:
             target=self._process_loop, name=f"{self.client_id}-store", daemon=True
         )
         self._processor.start()
+        self._urgent_processor = threading.Thread(
+            target=self._urgent_loop, name=f"{self.client_id}-urgent", daemon=True
+        )
+        self._urgent_processor.start()
 
     def wait_connected(self, timeout: float) -> bool:
         return self._connected.wait(timeout)
@@ -550,10 +658,8 @@ class IngestWorker:
     def stop(self, timeout: float = 30.0) -> None:
         """Stop taking deliveries, store and acknowledge what was taken, disconnect (the session stays)."""
         self._closing = True
-        with self._cond:
-            self._cond.notify_all()
-        if self._processor is not None:
-            self._processor.join(timeout)
+        self._wake_all()
+        self._join_processors(timeout)
         self._disconnect()
 
     def _disconnect(self, properties: Properties | None = None) -> None:
@@ -565,15 +671,13 @@ class IngestWorker:
         """Die as a killed process would (tests): drop the connection without DISCONNECT, store and
         acknowledge nothing more. The broker keeps the session and delivers the unacknowledged again."""
         self._dead = True
-        with self._cond:
-            self._cond.notify_all()
+        self._wake_all()
         sock = self._client.socket()
         if isinstance(sock, socket.socket):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
         self._client.loop_stop()
-        if self._processor is not None:
-            self._processor.join(30)
+        self._join_processors(30)
 
     def run(self, *, handle_signals: bool = True) -> None:
         """Run until SIGTERM/SIGINT (or stop() from another thread)."""
@@ -599,8 +703,7 @@ class IngestWorker:
     def _on_signal(self, signum: int, frame: Any) -> None:
         log.info("%s: signal %d, finishing the current batch", self.client_id, signum)
         self._closing = True
-        with self._cond:
-            self._cond.notify_all()
+        self._wake_all()
 
     def retire(self, *, idle_seconds: float = 3.0, timeout: float = 600.0) -> None:
         """Leave the group for good: unsubscribe (so no new messages are assigned to this worker), store
@@ -614,17 +717,23 @@ class IngestWorker:
             time.sleep(0.2)
             with self._cond:
                 idle = not self._inbox and time.monotonic() - self._last_delivery > idle_seconds
-            if idle:
+            if idle and not self._urgent:
                 break
         self._closing = True
-        with self._cond:
-            self._cond.notify_all()
-        if self._processor is not None:
-            self._processor.join(60)
+        self._wake_all()
+        self._join_processors(60)
         ending = Properties(PacketTypes.DISCONNECT)
         ending.SessionExpiryInterval = 0
         self._disconnect(ending)
         log.info("%s retired: %s", self.client_id, json.dumps(self.stats.as_dict(), ensure_ascii=False))
+
+
+def _looks_urgent(topic: str, payload: bytes | bytearray) -> bool:
+    """Whether a delivery may carry an SOS, a fall, smoke or gas (see the module's docstring)."""
+    if topic.endswith("/events") and topic.startswith("yanglao/v1/devices/"):
+        return URGENT_NATIVE.search(payload) is not None
+    levels = topic.split("/", 4)
+    return len(levels) >= 5 and levels[2] == "vendors" and adapters.looks_urgent(levels[3], payload)
 
 
 def _native(payload: bytes | bytearray, serial: str) -> list[Any]:

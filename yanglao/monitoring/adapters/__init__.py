@@ -14,7 +14,9 @@ arrival.
   gateway's batch does not hold back the others.
 
 Adding a vendor: a package ``adapters/<code>/`` whose ``__init__`` documents the vendor's shape and defines
-``translate_all(payload) -> Translation``, and its code in VENDORS below.
+``translate_all(payload) -> Translation`` and ``URGENT`` (a bytes pattern found in a payload that may carry
+an SOS, a fall, smoke or gas: the MQTT worker takes such payloads ahead of the rest; a false match only
+costs a small batch), and its code in VENDORS below.
 """
 
 from __future__ import annotations
@@ -74,6 +76,16 @@ def translate_all(vendor: str, payload: bytes | bytearray | str | dict[str, Any]
     translatable. Raises UnknownVendor, or AdapterError when the payload as a whole is unreadable."""
     result: Translation = _module(vendor).translate_all(payload)
     return result
+
+
+def looks_urgent(vendor: str, payload: bytes | bytearray) -> bool:
+    """Whether a vendor payload may carry an SOS, a fall, smoke or gas (its adapter's URGENT pattern);
+    an unknown vendor's is not (it is refused in the normal lane)."""
+    try:
+        pattern = _module(vendor).URGENT
+    except UnknownVendor:
+        return False
+    return pattern.search(payload) is not None
 
 
 def translate(

@@ -207,3 +207,70 @@ def test_a_batch_sends_one_group_message_per_group_of_the_regions_it_concerns():
     assert outgoing["alarms.120101"]["alarms"] == [home, neighbour]
     assert outgoing[f"alarms.{HOME_COMMUNITY}"]["alarms"] == [home]
     assert outgoing["alarms.12"]["type"] == "alarm" and outgoing["alarms.12"]["event"] == "raised"
+
+
+class RecordingLayer:
+    """A cross-process channel layer as the background sender sees it: it records each group_send and
+    the thread that made it."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.sent: list[tuple[str, dict]] = []
+        self.threads: set[str] = set()
+        self._threading = threading
+
+    async def group_send(self, group: str, message: dict) -> None:
+        self.threads.add(self._threading.current_thread().name)
+        self.sent.append((group, message))
+
+
+def test_a_cross_process_layer_is_sent_to_from_the_background_and_folds_are_gathered():
+    layer = RecordingLayer()
+    sender = receivers.BackgroundSender(fold_delay=60)  # folds wait until drained
+    home = {"id": 1, "region": HOME_COMMUNITY, "message_count": 2}
+    sender.send(layer, receivers.messages_by_group([home], event="changed", action="fold"), gather=True)
+    home_later = {**home, "message_count": 5}
+    sender.send(layer, receivers.messages_by_group([home_later], event="changed", action="fold"), gather=True)
+    other = {"id": 2, "region": HOME_COMMUNITY, "message_count": 3}
+    sender.send(layer, receivers.messages_by_group([other], event="changed", action="fold"), gather=True)
+    raised = {"id": 3, "region": HOME_COMMUNITY}
+    sender.send(layer, receivers.messages_by_group([raised], event="raised", action="raise"))
+    # An operator's action on alarm 2: its gathered fold is superseded by this newer state.
+    acknowledged = {"id": 2, "region": HOME_COMMUNITY, "message_count": 3, "status": "acknowledged"}
+    sender.send(layer, receivers.messages_by_group([acknowledged], event="changed", action="acknowledge"))
+    import time
+
+    deadline = time.monotonic() + 5
+    while len(layer.sent) < 10 and time.monotonic() < deadline:  # the two immediate pushes, 5 groups each
+        time.sleep(0.01)
+    assert [m["action"] for _, m in layer.sent] == ["raise"] * 5 + ["acknowledge"] * 5  # no fold yet
+    sender.drain()
+    folds = [m for _, m in layer.sent if m["action"] == "fold"]
+    assert len(folds) == 5  # one per group of the community and its ancestors, for both folds together
+    assert all(m["alarms"] == [home_later] for m in folds)  # the newest count, once; alarm 2 superseded
+    assert layer.threads == {"console-push"}
+
+
+def test_push_with_a_cross_process_layer_does_not_wait_for_the_layer(monkeypatch, devices):
+    import threading
+
+    layer = RecordingLayer()
+    release = threading.Event()
+
+    async def slow_group_send(group, message):
+        import asyncio
+
+        while not release.is_set():
+            await asyncio.sleep(0.01)
+        layer.sent.append((group, message))
+
+    layer.group_send = slow_group_send
+    monkeypatch.setattr(receivers, "get_channel_layer", lambda: layer)
+    monkeypatch.setattr(receivers, "sender", receivers.BackgroundSender())
+    sos = ingest.process([message("SOS-0001", "sos")]).raised
+    assert receivers.push(sos, event="raised", action="raise") == 5  # returned while the layer waits
+    assert layer.sent == []
+    release.set()
+    receivers.sender.drain()
+    assert {m["alarms"][0]["id"] for _, m in layer.sent} == set(sos) and len(layer.sent) == 5

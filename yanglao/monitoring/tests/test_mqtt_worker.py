@@ -11,6 +11,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+import paho.mqtt.client as paho
 import pytest
 from django.db import OperationalError
 
@@ -160,3 +161,90 @@ def test_the_batch_cannot_exceed_the_in_flight_window():
     assert IngestWorker(url=URL, name="7").client_id == "yanglao-ingest-7"
     with pytest.raises(ValueError):
         IngestWorker(url=URL, name="a/b")
+
+
+def test_an_sos_is_stored_at_once_while_a_batch_of_ordinary_messages_is_still_gathering(
+    worker, publish, run_id
+):
+    for serial in (f"{run_id}-PIR", f"{run_id}-SOS"):
+        kind = "motion_sensor" if serial.endswith("PIR") else "sos_button"
+        Device.objects.create(kind=kind, vendor="t", serial=serial, region_id=HOME_COMMUNITY)
+    running = worker(wait_ms=5000)  # an ordinary batch waits 5 s for company
+    publish(device_topic(f"{run_id}-PIR"), native(f"{run_id}-PIR", f"{run_id}-motion", "motion"))
+    started = time.monotonic()
+    publish(device_topic(f"{run_id}-SOS"), native(f"{run_id}-SOS", f"{run_id}-sos", "sos"))
+    wait_for(lambda: running.stats.alarms_raised == 1, 4, "the SOS's alarm, ahead of the waiting batch")
+    assert time.monotonic() - started < 4
+    assert running.stats.stored == 1  # the motion message is still gathering
+    wait_for(lambda: running.stats.stored == 2, 10, "the ordinary batch after its wait")
+    assert running.stats.acked == 2
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "urgent"),
+    [
+        ("yanglao/v1/devices/S1/events", b'{"id": "1", "type": "sos", "at": "x"}', True),
+        ("yanglao/v1/devices/S1/events", b'[{"type":"heartbeat"},{"type":"fall"}]', True),
+        ("yanglao/v1/devices/S1/events", b'{"type": "gas_usage", "data": {"m3": 1}}', False),
+        ("yanglao/v1/devices/S1/events", b'{"type": "motion", "note": "sos"}', False),
+        ("yanglao/v1/vendors/anxin/events", b'{"event": "SMOKE_ALARM"}', True),
+        ("yanglao/v1/vendors/anxin/events", b'{"event": "HEART_RATE"}', False),
+        ("yanglao/v1/vendors/jiahe/up", b"dev=JH-1;seq=7;t=1;type=gas;bat=50", True),
+        ("yanglao/v1/vendors/jiahe/up", b"dev=JH-1;seq=7;t=1;type=gasm;m3=2", False),
+        ("yanglao/v1/vendors/nobody/up", b"type=sos", False),
+    ],
+)
+def test_which_deliveries_take_the_urgent_lane(topic, payload, urgent):
+    from yanglao.monitoring.mqtt import _looks_urgent
+
+    assert _looks_urgent(topic, payload) is urgent
+
+
+class ChunkedSocket:
+    """A socket whose recv() hands out the bytes given, in the pieces given, then would block."""
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        self.pieces = list(pieces)
+        self.calls = 0
+
+    def recv(self, size: int) -> bytes:
+        self.calls += 1
+        if not self.pieces:
+            raise BlockingIOError
+        piece = self.pieces.pop(0)
+        assert len(piece) <= size
+        return piece
+
+    def pending(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        self.pieces = []
+
+
+def test_the_buffered_reader_hands_paho_every_whole_packet_of_a_chunk_and_waits_for_a_cut_one():
+    from paho.mqtt.packettypes import PacketTypes
+
+    from yanglao.monitoring.mqtt import BufferedClient
+
+    def publish_packet(mid: int, payload: bytes) -> bytes:
+        topic = b"yanglao/v1/devices/S1/events"
+        body = len(topic).to_bytes(2, "big") + topic + mid.to_bytes(2, "big") + b"\x00" + payload
+        return bytes([PacketTypes.PUBLISH << 4 | 0x02, len(body)]) + body  # QoS 1, length < 128
+
+    packets = [publish_packet(i + 1, b'{"n": %d}' % i) for i in range(5)]
+    stream = b"".join(packets)
+    cut = len(packets[0]) + len(packets[1]) + 7  # the third packet is cut after 7 bytes
+    client = BufferedClient(
+        paho.CallbackAPIVersion.VERSION2, client_id="t", protocol=paho.MQTTv5, manual_ack=True
+    )
+    received = []
+    client.on_message = lambda c, u, m: received.append(m.payload)
+    client._sock = ChunkedSocket([stream[:cut], stream[cut:]])
+    client._state = paho._ConnectionState.MQTT_CS_CONNECTED
+    assert client.loop_read() == paho.MQTTErrorCode.MQTT_ERR_SUCCESS
+    assert received == [b'{"n": 0}', b'{"n": 1}']  # one recv(), two whole packets, the cut one waits
+    assert client._sock.calls == 1
+    client.loop_read()
+    assert received == [b'{"n": %d}' % i for i in range(5)]
+    assert client._sock.calls == 2

@@ -26,6 +26,7 @@ Event codes and what they become (native type: vendor field -> native field):
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from yanglao.monitoring.adapters import (
@@ -37,6 +38,7 @@ from yanglao.monitoring.adapters import (
 )
 
 CODE = "anxin"
+URGENT = re.compile(rb"(?:SOS|FALL|SMOKE|GAS)_ALARM")  # taken ahead of the rest (adapters' docstring)
 PREFIX = "anxin-"
 BATTERY = "电量"
 

@@ -25,11 +25,13 @@ Types and their fields (vendor key -> native field):
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from yanglao.monitoring.adapters import AdapterError, Translation, as_text, iso_from_epoch, number
 
 CODE = "jiahe"
+URGENT = re.compile(rb"type=(?:sos|fall|smoke|gas)(?![a-z])")  # not gasm (adapters' docstring)
 PREFIX = "jiahe-"
 
 TYPES: dict[str, tuple[str, dict[str, str]]] = {
