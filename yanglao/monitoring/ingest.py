@@ -100,10 +100,11 @@ _written: dict[int, tuple[datetime, int | None]] = {}
 
 
 def forget_devices() -> None:
-    """Drop the caches (a device was registered, moved or retired in this process)."""
+    """Drop the caches (a device was registered, moved or retired in this process; tests)."""
     with _devices_lock:
         _devices.clear()
         _written.clear()
+    forget_thresholds()
 
 
 def devices_by_serial(serials: Iterable[str]) -> dict[str, DeviceInfo | None]:
@@ -232,37 +233,56 @@ class Situation:
         return f"{self.rule}:e{self.device.elder_id}"
 
 
+THRESHOLDS_SECONDS = 60.0
+
+
 class Thresholds:
-    """The rule thresholds of this batch: city values read once, each elder's own values in one query."""
+    """The instant rules' thresholds: the city's values in force and every household's own values
+    (ElderThreshold) for them, read together and kept by each process for THRESHOLDS_SECONDS (current());
+    a change saved in this process is seen at once (forget_thresholds, on the models' signals), one made
+    in another within that time."""
 
-    def __init__(self, elder_ids: Iterable[int | None]) -> None:
-        self.city = {
-            key: policy.value(setting)
-            for key, setting in {
-                "bp_systolic": policies.BP_SYSTOLIC,
-                "bp_diastolic": policies.BP_DIASTOLIC,
-                "battery": policies.BATTERY_LOW,
-            }.items()
-        }
-        ids = {i for i in elder_ids if i is not None}
-        self.own: dict[tuple[int, str], float] = {}
-        if ids:
-            keys = [policies.BP_SYSTOLIC.key, policies.BP_DIASTOLIC.key, policies.BATTERY_LOW.key]
+    KEYS = (policies.BP_SYSTOLIC, policies.BP_DIASTOLIC, policies.BATTERY_LOW)
+    _current: tuple[float, Thresholds] | None = None
+
+    def __init__(self) -> None:
+        self.city = {setting.key: float(policy.value(setting)) for setting in self.KEYS}
+        self.own: dict[tuple[int, str], float] = {
+            (elder_id, key): value
             for elder_id, key, value in ElderThreshold.objects.filter(
-                elder_id__in=ids, key__in=keys
-            ).values_list("elder_id", "key", "value"):
-                self.own[(elder_id, key)] = value
+                key__in=[setting.key for setting in self.KEYS]
+            ).values_list("elder_id", "key", "value")
+        }
 
-    def get(self, name: str, setting: Any, elder_id: int | None) -> float:
-        if elder_id is not None and (elder_id, setting.key) in self.own:
-            return self.own[(elder_id, setting.key)]
-        return float(self.city[name])
+    @classmethod
+    def current(cls) -> Thresholds:
+        now = time.monotonic()
+        with _devices_lock:
+            kept = cls._current
+        if kept is not None and now - kept[0] < THRESHOLDS_SECONDS:
+            return kept[1]
+        fresh = cls()
+        with _devices_lock:
+            cls._current = (now, fresh)
+        return fresh
+
+    def get(self, setting: Any, elder_id: int | None) -> float:
+        if elder_id is not None:
+            own = self.own.get((elder_id, setting.key))
+            if own is not None:
+                return own
+        return self.city[setting.key]
+
+
+def forget_thresholds(**_signal: Any) -> None:
+    with _devices_lock:
+        Thresholds._current = None
 
 
 def _situations(readings: list[tuple[Parsed, DeviceInfo]]) -> dict[str, Situation]:
     """The instant rules over the batch's new readings, folded by situation."""
     found: dict[str, Situation] = {}
-    thresholds = Thresholds(device.elder_id for _, device in readings)
+    thresholds = Thresholds.current()
 
     def note(rule: str, message: Parsed, device: DeviceInfo, **detail: Any) -> None:
         situation = Situation(rule, device, message, message, detail=detail)
@@ -283,8 +303,8 @@ def _situations(readings: list[tuple[Parsed, DeviceInfo]]) -> dict[str, Situatio
             note(rule, message, device)
         elif message.type == EventType.BLOOD_PRESSURE:
             systolic, diastolic = message.values[0], message.values[1]
-            high_s = thresholds.get("bp_systolic", policies.BP_SYSTOLIC, device.elder_id)
-            high_d = thresholds.get("bp_diastolic", policies.BP_DIASTOLIC, device.elder_id)
+            high_s = thresholds.get(policies.BP_SYSTOLIC, device.elder_id)
+            high_d = thresholds.get(policies.BP_DIASTOLIC, device.elder_id)
             if (systolic or 0) >= high_s or (diastolic or 0) >= high_d:
                 note(
                     Rule.BLOOD_PRESSURE,
@@ -295,7 +315,7 @@ def _situations(readings: list[tuple[Parsed, DeviceInfo]]) -> dict[str, Situatio
                     limits=[high_s, high_d],
                 )
         if message.battery is not None:
-            low = thresholds.get("battery", policies.BATTERY_LOW, device.elder_id)
+            low = thresholds.get(policies.BATTERY_LOW, device.elder_id)
             if message.battery <= low:
                 note(Rule.BATTERY_LOW, message, device, battery=message.battery, limit=low)
     return found

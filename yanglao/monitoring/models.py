@@ -79,7 +79,10 @@ class Reading(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     message_id = models.CharField(_("消息编号"), max_length=80, unique=True)
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    # No index of its own: reading_device_type_at starts with it (one B-tree less per stored message).
+    device = models.ForeignKey(
+        Device, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     elder_id = models.BigIntegerField(_("老年人编号"), null=True, blank=True)
     type = models.CharField(_("类型"), max_length=16, choices=EventType.choices)
     at = models.DateTimeField(_("发生时间"))

@@ -6,6 +6,25 @@ from __future__ import annotations
 def connect() -> None:
     _connect_console()
     _connect_devices()
+    _connect_thresholds()
+
+
+def _connect_thresholds() -> None:
+    """The ingest keeps the instant rules' thresholds for a minute; a change saved in this process is
+    seen at once."""
+    from django.db.models.signals import post_delete, post_save
+
+    from yanglao.core.models import PolicyValue
+    from yanglao.monitoring.ingest import forget_thresholds
+    from yanglao.monitoring.models import ElderThreshold
+
+    for model in (ElderThreshold, PolicyValue):
+        post_save.connect(
+            forget_thresholds, sender=model, dispatch_uid=f"monitoring.thresholds.{model.__name__}"
+        )
+        post_delete.connect(
+            forget_thresholds, sender=model, dispatch_uid=f"monitoring.thresholds.d{model.__name__}"
+        )
 
 
 def _connect_console() -> None:

@@ -85,3 +85,25 @@ def test_the_newest_battery_report_of_a_batch_is_kept_even_when_the_last_message
     )
     device = Device.objects.get(serial="PIR-0001")
     assert device.battery == 54 and device.last_seen_at == now
+
+
+def test_last_seen_is_written_when_it_moves_a_minute_or_the_battery_changes(devices):
+    start = timezone.now() - timedelta(minutes=5)
+    ingest.process([message("PIR-0001", "motion", at=start, battery=80)])
+    seen = lambda: Device.objects.values_list("last_seen_at", "battery").get(serial="PIR-0001")  # noqa: E731
+    assert seen() == (start, 80)
+    ingest.process([message("PIR-0001", "motion", at=start + timedelta(seconds=30), battery=80)])
+    assert seen() == (start, 80)  # half a minute later, same battery: not worth a row update
+    ingest.process([message("PIR-0001", "motion", at=start + timedelta(seconds=40), battery=79)])
+    assert seen() == (start + timedelta(seconds=40), 79)  # the battery changed
+    ingest.process([message("PIR-0001", "motion", at=start + timedelta(seconds=100))])
+    assert seen() == (start + timedelta(seconds=100), 79)  # a minute on
+
+
+def test_a_households_new_threshold_counts_from_the_next_batch(devices, elder):
+    from yanglao.monitoring.models import ElderThreshold
+
+    reading = {"systolic": 165, "diastolic": 90}
+    assert ingest.process([message("BP-0001", "blood_pressure", data=reading)]).raised == []
+    ElderThreshold.objects.create(elder=elder, key="monitoring.bp_systolic", value=160)
+    assert len(ingest.process([message("BP-0001", "blood_pressure", data=reading)]).raised) == 1
