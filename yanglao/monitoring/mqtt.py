@@ -25,8 +25,10 @@ How nothing is lost and nothing is counted twice:
   for as long as it takes. A message that cannot be processed for any other reason (a bug, not bad input:
   bad input is refused by ingest.process and acknowledged) is isolated by storing the batch one message at
   a time, logged with its payload at ERROR, and acknowledged, so it cannot stall the stream.
-- The broker may send at most ``window`` unacknowledged messages (MQTT v5 Receive Maximum, default 2 ×
-  batch: one batch being stored while the next arrives), so the batch can never be larger than the window.
+- The broker may send at most ``window`` unacknowledged messages (MQTT v5 Receive Maximum), so the batch
+  can never be larger than the window. The default, WINDOW_BATCHES × batch, lets the broker send on while
+  a batch is being stored, so a message that must not wait (the urgent lane, below) is read at once
+  instead of waiting at the broker behind a full window.
 - paho reconnects by itself when the broker goes away, retrying every 0.1 s doubling to 1 s, and the worker
   subscribes again on every connection. Mosquitto keeps persistent sessions, their queued and in-flight
   messages over an orderly restart (SIGTERM; persistence in config/mosquitto/yanglao.conf), but Mosquitto
@@ -84,6 +86,7 @@ RECONNECT_MIN_S = 0.1
 RECONNECT_MAX_S = 1.0
 SESSION_NEVER_EXPIRES = 0xFFFFFFFF
 MAX_RECEIVE_MAXIMUM = 65535
+WINDOW_BATCHES = 8
 # A native payload that may hold an instant-alarm message (ingest.INSTANT): "type": "sos" and the like.
 URGENT_NATIVE = re.compile(rb'"type"\s*:\s*"(?:sos|fall|smoke|gas)"')
 TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
@@ -242,7 +245,7 @@ class IngestWorker:
             raise ValueError("the group must be non-empty, without spaces, '/', '+' or '#'")
         if batch < 1:
             raise ValueError("batch must be at least 1")
-        self.window = min(window or 2 * batch, MAX_RECEIVE_MAXIMUM)
+        self.window = min(window or WINDOW_BATCHES * batch, MAX_RECEIVE_MAXIMUM)
         if batch > self.window:
             raise ValueError(
                 f"batch ({batch}) cannot exceed the in-flight window ({self.window}): the broker would "

@@ -36,6 +36,7 @@ from yanglao.monitoring.consumers import alarm_payloads, groups_of_region
 log = logging.getLogger("yanglao.monitoring.console")
 
 FOLD_DELAY = 1.0  # seconds a fold waits for others before it is pushed (cross-process layers)
+SEND_CONCURRENCY = 16
 
 
 def messages_by_group(payloads: list[dict[str, Any]], *, event: str, action: str) -> dict[str, dict]:
@@ -72,7 +73,15 @@ def push(alarm_ids: list[int], *, event: str, action: str = "") -> int:
 
 
 async def _send_all(layer: Any, outgoing: dict[str, dict]) -> None:
-    await asyncio.gather(*(layer.group_send(group, message) for group, message in outgoing.items()))
+    # At most SEND_CONCURRENCY at once: a second's gathered folds may concern hundreds of groups, and
+    # channels-redis's connection pool (100) refuses more connections than it has.
+    limit = asyncio.Semaphore(SEND_CONCURRENCY)
+
+    async def send(group: str, message: dict) -> None:
+        async with limit:
+            await layer.group_send(group, message)
+
+    await asyncio.gather(*(send(group, message) for group, message in outgoing.items()))
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

@@ -274,3 +274,20 @@ def test_push_with_a_cross_process_layer_does_not_wait_for_the_layer(monkeypatch
     release.set()
     receivers.sender.drain()
     assert {m["alarms"][0]["id"] for _, m in layer.sent} == set(sos) and len(layer.sent) == 5
+
+
+def test_a_push_to_many_groups_keeps_a_bounded_number_of_sends_in_flight():
+    import asyncio
+
+    in_flight, most = [0], [0]
+
+    class CountingLayer:
+        async def group_send(self, group, message):
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+            await asyncio.sleep(0.001)
+            in_flight[0] -= 1
+
+    outgoing = {f"alarms.{i}": {"type": "alarm"} for i in range(300)}
+    async_to_sync(receivers._send_all)(CountingLayer(), outgoing)
+    assert most[0] == receivers.SEND_CONCURRENCY

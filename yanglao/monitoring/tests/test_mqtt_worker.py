@@ -157,7 +157,8 @@ def test_refused_payloads_are_acknowledged_and_vendor_topics_are_translated(work
 def test_the_batch_cannot_exceed_the_in_flight_window():
     with pytest.raises(ValueError, match="window"):
         IngestWorker(url=URL, batch=500, window=100)
-    assert IngestWorker(url=URL, batch=1000).window == 2000
+    assert IngestWorker(url=URL, batch=1000).window == 8000
+    assert IngestWorker(url=URL, batch=10_000).window == 65535  # MQTT's largest Receive Maximum
     assert IngestWorker(url=URL, name="7").client_id == "yanglao-ingest-7"
     with pytest.raises(ValueError):
         IngestWorker(url=URL, name="a/b")

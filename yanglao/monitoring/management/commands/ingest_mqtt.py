@@ -1,7 +1,7 @@
 """yanglao ingest_mqtt: consume device telemetry from the MQTT broker into the database (monitoring/mqtt.py).
 
     yanglao ingest_mqtt [--url mqtt://127.0.0.1:1883] [--name 1] [--group yanglao-ingest]
-                        [--batch 1000] [--wait-ms 50] [--window 2000] [--log-every 60] [--retire]
+                        [--batch 1000] [--wait-ms 50] [--window 8000] [--log-every 60] [--retire]
 
 Run one per core or machine, each with its own --name (its client id and persistent session); workers of
 the same --group share the load. The broker should run config/mosquitto/yanglao.conf."""
@@ -41,7 +41,7 @@ class Command(BaseCommand):
             "--window",
             type=int,
             default=None,
-            help="unacknowledged messages the broker may send (MQTT v5 Receive Maximum; default 2 × batch)",
+            help="unacknowledged messages the broker may send (MQTT v5 Receive Maximum; default 8 × batch)",
         )
         parser.add_argument("--log-every", type=float, default=60.0, help="seconds between rate log lines")
         parser.add_argument(
