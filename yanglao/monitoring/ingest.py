@@ -490,5 +490,6 @@ def process(raw: Sequence[Any], *, received_at: datetime | None = None) -> Resul
             transaction.on_commit(
                 lambda: events.alarm_changed.send(sender=Alarm, alarm_ids=folded_ids, action="fold")
             )
-    _remember_written(due)
+        # Remembered once committed: a batch rolled back (here or by an outer transaction) wrote nothing.
+        transaction.on_commit(lambda: _remember_written(due))
     return result

@@ -87,17 +87,38 @@ def test_the_newest_battery_report_of_a_batch_is_kept_even_when_the_last_message
     assert device.battery == 54 and device.last_seen_at == now
 
 
-def test_last_seen_is_written_when_it_moves_a_minute_or_the_battery_changes(devices):
+def test_last_seen_is_written_when_it_moves_a_minute_or_the_battery_changes(
+    devices, django_capture_on_commit_callbacks
+):
     start = timezone.now() - timedelta(minutes=5)
-    ingest.process([message("PIR-0001", "motion", at=start, battery=80)])
+
+    def process(seconds: int, **extra) -> None:
+        with django_capture_on_commit_callbacks(execute=True):  # what was written is remembered on commit
+            ingest.process([message("PIR-0001", "motion", at=start + timedelta(seconds=seconds), **extra)])
+
     seen = lambda: Device.objects.values_list("last_seen_at", "battery").get(serial="PIR-0001")  # noqa: E731
+    process(0, battery=80)
     assert seen() == (start, 80)
-    ingest.process([message("PIR-0001", "motion", at=start + timedelta(seconds=30), battery=80)])
+    process(30, battery=80)
     assert seen() == (start, 80)  # half a minute later, same battery: not worth a row update
-    ingest.process([message("PIR-0001", "motion", at=start + timedelta(seconds=40), battery=79)])
+    process(40, battery=79)
     assert seen() == (start + timedelta(seconds=40), 79)  # the battery changed
-    ingest.process([message("PIR-0001", "motion", at=start + timedelta(seconds=100))])
+    process(100)
     assert seen() == (start + timedelta(seconds=100), 79)  # a minute on
+
+
+def test_a_rolled_back_batch_is_not_remembered_as_written(devices):
+    from django.db import transaction
+
+    start = timezone.now() - timedelta(minutes=5)
+    try:
+        with transaction.atomic():
+            ingest.process([message("PIR-0001", "motion", at=start)])
+            raise RuntimeError("the caller's transaction fails")
+    except RuntimeError:
+        pass
+    ingest.process([message("PIR-0001", "motion", at=start + timedelta(seconds=10))])
+    assert Device.objects.get(serial="PIR-0001").last_seen_at == start + timedelta(seconds=10)
 
 
 def test_a_households_new_threshold_counts_from_the_next_batch(devices, elder):
