@@ -10,8 +10,10 @@ counted on it in one UPDATE … FROM (VALUES …) RETURNING, the others raised o
 
 A device's last-seen time is written when it moves by LAST_SEEN_STEP or more (or its battery changes): a
 sensor reporting every few seconds would otherwise cost a row update per message, for a time that the
-offline rule and the online rate read in hours. What this process wrote is remembered after commit. The caller acknowledges the batch (MQTT) only after
-this returns, i.e. after the commit: a worker killed mid-batch leaves the broker to deliver it again.
+offline rule and the online rate read in hours. What this process wrote is remembered after commit.
+
+The caller acknowledges the batch (MQTT) only after this returns, i.e. after the commit: a worker killed
+mid-batch leaves the broker to deliver it again.
 
 Rules that need time to pass (no motion, no water, water running, electricity, offline) run on a timer:
 rules.py."""
