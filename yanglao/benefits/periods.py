@@ -4,6 +4,7 @@ the same way (services and selectors both use this module, which writes nothing)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -65,6 +66,54 @@ def _side(alias: str, period: date, region: str, programme: str) -> tuple[str, l
     return condition, params
 
 
+def difference_queries(
+    period: date, *, region: str = "", programme: str = ""
+) -> tuple[Callable[[], dict[str, tuple[int, int]]], Callable[[], dict[str, int]]]:
+    """The two halves of differences() as functions that can run apart (each on its own connection, at
+    once: benefits_run): per programme code (new, changed), and per programme code stopped."""
+    table = Entitlement._meta.db_table
+    now, now_params = _side("cur", period, region, programme)
+    before, before_params = _side("prev", previous_period(period), region, programme)
+    same = "prev.programme_code = cur.programme_code AND prev.target = cur.target"
+    same += " AND prev.beneficiary_id = cur.beneficiary_id"
+
+    def new_and_changed() -> dict[str, tuple[int, int]]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""SELECT cur.programme_code,
+                           SUM(CASE WHEN prev.id IS NULL THEN 1 ELSE 0 END),
+                           SUM(CASE WHEN prev.id IS NOT NULL AND prev.amount <> cur.amount THEN 1 ELSE 0 END)
+                    FROM {table} cur LEFT JOIN {table} prev ON {same} AND {before}
+                    WHERE {now} GROUP BY cur.programme_code""",  # noqa: S608 - names and conditions are ours
+                [*before_params, *now_params],
+            )
+            return {code: (int(new or 0), int(changed or 0)) for code, new, changed in cursor.fetchall()}
+
+    def stopped() -> dict[str, int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""SELECT prev.programme_code, COUNT(*)
+                    FROM {table} prev LEFT JOIN {table} cur ON {same} AND {now}
+                    WHERE {before} AND cur.id IS NULL GROUP BY prev.programme_code""",  # noqa: S608
+                [*now_params, *before_params],
+            )
+            return {code: int(count) for code, count in cursor.fetchall()}
+
+    return new_and_changed, stopped
+
+
+def merge_differences(
+    new_and_changed: dict[str, tuple[int, int]], stopped: dict[str, int]
+) -> dict[str, dict[str, int]]:
+    found = {
+        code: {"new": new, "stopped": 0, "changed": changed}
+        for code, (new, changed) in new_and_changed.items()
+    }
+    for code, count in stopped.items():
+        found.setdefault(code, {"new": 0, "stopped": 0, "changed": 0})["stopped"] = count
+    return dict(sorted(found.items()))
+
+
 def differences(period: date, *, region: str = "", programme: str = "") -> dict[str, dict[str, int]]:
     """Per programme code, against the previous period: beneficiaries new this period, stopped (paid
     before, not now) and changed (paid both times, another amount). Two LEFT JOINs of the table with
@@ -72,29 +121,5 @@ def differences(period: date, *, region: str = "", programme: str = "") -> dict[
     rows on both databases. (Per-programme NOT EXISTS / NOT IN subqueries took tens of seconds on
     PostgreSQL at a million rows, and SQLite joins a FULL OUTER JOIN of subqueries by scanning one for
     every row of the other.)"""
-    table = Entitlement._meta.db_table
-    now, now_params = _side("cur", period, region, programme)
-    before, before_params = _side("prev", previous_period(period), region, programme)
-    same = "prev.programme_code = cur.programme_code AND prev.target = cur.target"
-    same += " AND prev.beneficiary_id = cur.beneficiary_id"
-    found: dict[str, dict[str, int]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT cur.programme_code,
-                       SUM(CASE WHEN prev.id IS NULL THEN 1 ELSE 0 END),
-                       SUM(CASE WHEN prev.id IS NOT NULL AND prev.amount <> cur.amount THEN 1 ELSE 0 END)
-                FROM {table} cur LEFT JOIN {table} prev ON {same} AND {before}
-                WHERE {now} GROUP BY cur.programme_code""",  # noqa: S608 - names and conditions are ours
-            [*before_params, *now_params],
-        )
-        for code, new, changed in cursor.fetchall():
-            found[code] = {"new": int(new or 0), "stopped": 0, "changed": int(changed or 0)}
-        cursor.execute(
-            f"""SELECT prev.programme_code, COUNT(*)
-                FROM {table} prev LEFT JOIN {table} cur ON {same} AND {now}
-                WHERE {before} AND cur.id IS NULL GROUP BY prev.programme_code""",  # noqa: S608
-            [*now_params, *before_params],
-        )
-        for code, stopped in cursor.fetchall():
-            found.setdefault(code, {"new": 0, "stopped": 0, "changed": 0})["stopped"] = int(stopped)
-    return dict(sorted(found.items()))
+    new_and_changed, stopped = difference_queries(period, region=region, programme=programme)
+    return merge_differences(new_and_changed(), stopped())

@@ -10,15 +10,16 @@ and period).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from django.apps import apps
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import (
     Case,
     CharField,
@@ -40,6 +41,7 @@ from django.utils import timezone
 from yanglao.accounts.scope import is_person, require_perm, require_region
 from yanglao.assessments.enums import Status as AssessmentStatus
 from yanglao.benefits import conditions, packs, periods
+from yanglao.benefits.ahead import Ahead
 from yanglao.benefits.models import BenefitRun, Entitlement, LedgerEntry, Programme, ServiceAccount
 from yanglao.core import audit, policy
 from yanglao.core.errors import Conflict, InvalidInput
@@ -223,27 +225,54 @@ def _delete(rows: Any) -> None:
         cursor.execute(f"DELETE FROM {Entitlement._meta.db_table} WHERE id IN ({sql})", params)  # noqa: S608
 
 
-def _write(programme: Programme, run: BenefitRun, first: date, region: str | None) -> int:
+def _ordered_beneficiaries(programme: Programme, first: date, region: str | None) -> Any:
+    # In beneficiary order: the rows then go to the end of the unique key's range for the programme and
+    # period instead of all over it.
+    return beneficiaries(programme, first, region).order_by("pk")
+
+
+def _write(
+    programme: Programme, run: BenefitRun, first: date, region: str | None, evaluated: str | None = None
+) -> int:
     """Replace the programme's draft entitlements for the period with a fresh computation; reviewed,
-    approved and paid ones stay and are not computed again. Returns the rows written."""
+    approved and paid ones stay and are not computed again. Returns the rows written. `evaluated`: the
+    table holding the programme's beneficiaries already evaluated (ahead.py; SQLite), instead of
+    evaluating them in the statement."""
     existing = periods.regular_rows(first, region=region or "", programme=programme.code).filter(
         target=programme.target
     )
     _delete(existing.filter(state=Entitlement.State.DRAFT))
     # Whoever still has a row of the programme for the period after that delete is not computed again:
     # a regular entitlement reviewed, approved or paid, or a back-pay already written for the month.
-    locked = Entitlement.objects.filter(
-        period=first, programme_code=programme.code, target=programme.target, beneficiary_id=OuterRef("pk")
+    if evaluated is None:
+        locked = Entitlement.objects.filter(
+            period=first,
+            programme_code=programme.code,
+            target=programme.target,
+            beneficiary_id=OuterRef("pk"),
+        )
+        select = _ordered_beneficiaries(programme, first, region).exclude(Exists(locked))
+        return _insert(select, programme, run, first, Entitlement.Kind.REGULAR)
+    table = Entitlement._meta.db_table
+    sql = (
+        f"SELECT r.beneficiary_id, r.region_code, r.amount, r.reason FROM {evaluated} r"  # noqa: S608 - names are ours
+        f" WHERE NOT EXISTS (SELECT 1 FROM {table} e WHERE e.period = %s AND e.programme_code = %s"
+        " AND e.target = %s AND e.beneficiary_id = r.beneficiary_id) ORDER BY r.beneficiary_id"
     )
-    # In beneficiary order: the rows then go to the end of the unique key's range for the programme and
-    # period instead of all over it.
-    select = beneficiaries(programme, first, region).exclude(Exists(locked)).order_by("pk")
-    return _insert(select, programme, run, first, Entitlement.Kind.REGULAR)
+    params = [connection.ops.adapt_datefield_value(first), programme.code, programme.target]
+    return _insert_rows(sql, params, programme, run, first, Entitlement.Kind.REGULAR)
 
 
 def _insert(select: Any, programme: Programme, run: BenefitRun, period: date, kind: str) -> int:
     """INSERT … SELECT of (beneficiary, region, amount, reason) rows as draft entitlements of a kind."""
     sql, params = select.query.sql_with_params()
+    return _insert_rows(sql, params, programme, run, period, kind)
+
+
+def _insert_rows(
+    sql: str, params: Any, programme: Programme, run: BenefitRun, period: date, kind: str
+) -> int:
+    """INSERT … SELECT of the rows of `sql` (beneficiary, region, amount, reason) as draft entitlements."""
     table = Entitlement._meta.db_table
     types = ("bigint", "varchar(80)", "varchar(10)", "date", "varchar(16)", "varchar(10)", "varchar(10)")
     constants = ", ".join(_param(t) for t in (*types, "bigint", "timestamptz"))
@@ -379,6 +408,51 @@ def _one_checkpoint() -> Iterator[None]:
             cursor.execute(f"PRAGMA wal_autocheckpoint = {previous}")
 
 
+def _other_connections_see_ours() -> bool:
+    """Whether another connection now sees what this one committed, and may work beside it: not inside
+    a transaction, and not on an in-memory SQLite database (the tests'), which locks whole tables
+    between its connections."""
+    if connection.in_atomic_block:
+        return False
+    return not (connection.vendor == "sqlite" and connection.is_in_memory_db())
+
+
+def _at_once(*jobs: Callable[[], Any]) -> list[Any]:
+    """Run these read-only jobs at once, each in a thread with its own database connection (SQLite and
+    psycopg let other threads run while the database works, so two cores share them), and return their
+    results in order. Inside a transaction (a caller's atomic block, the tests' transactions) another
+    connection would not see this one's uncommitted rows, so they then run one after the other here."""
+    if not _other_connections_see_ours():
+        return [job() for job in jobs]
+    results: list[Any] = [None] * len(jobs)
+    failures: list[BaseException] = []
+
+    def run(index: int, job: Callable[[], Any]) -> None:
+        try:
+            results[index] = job()
+        except BaseException as error:  # re-raised in the caller's thread
+            failures.append(error)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    threads = [threading.Thread(target=run, args=item, name="benefits-run") for item in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    return results
+
+
+def _checkpoint() -> None:
+    """SQLite (WAL): copy the run's log into the database now, beside the run's last queries, instead of
+    in the commit that follows them (_one_checkpoint put the copying off until the end of the run)."""
+    if connection.vendor == "sqlite" and _other_connections_see_ours():
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
 def benefits_run(
     *, actor: Any, period: date, programme: str | None = None, region: str | None = None
 ) -> BenefitRun:
@@ -406,18 +480,30 @@ def benefits_run(
             started_by=actor if is_person(actor) else None,
             totals={"scope": scope, "programmes": {}},
         )
-    with _one_checkpoint(), _run_settings():
-        for item in chosen:
-            if item.code in run.programmes_done or not _applies(item, first, last):
-                continue
-            with transaction.atomic():
-                # Two runs of the same month at once take turns per programme: the second waits here,
-                # then replaces the first's drafts with the same figures instead of colliding with them.
-                Programme.objects.select_for_update().filter(pk=item.pk).first()
-                _write(item, run, first, region)
-                run.refresh_from_db()
-                run.programmes_done = [*run.programmes_done, item.code]
-                run.save(update_fields=["programmes_done", "updated_at"])
+    to_write = [
+        item for item in chosen if item.code not in run.programmes_done and _applies(item, first, last)
+    ]
+    # SQLite: evaluated on two more connections while this one writes (ahead.py).
+    ahead = (
+        Ahead(to_write, _ordered_beneficiaries, first, region)
+        if connection.vendor == "sqlite" and to_write and _other_connections_see_ours()
+        else None
+    )
+    with _one_checkpoint(), _run_settings(), ahead or nullcontext():
+        for item in to_write:
+            evaluated = ahead.attach(item) if ahead else None  # waits for its evaluation
+            try:
+                with transaction.atomic():
+                    # Two runs of the same month at once take turns per programme: the second waits
+                    # here, then replaces the first's drafts with the same figures instead of colliding.
+                    Programme.objects.select_for_update().filter(pk=item.pk).first()
+                    _write(item, run, first, region, evaluated)
+                    run.refresh_from_db()
+                    run.programmes_done = [*run.programmes_done, item.code]
+                    run.save(update_fields=["programmes_done", "updated_at"])
+            finally:
+                if ahead:
+                    ahead.detach(item)
         if "backpay" not in run.totals:
             with transaction.atomic():
                 backpay = _backpay(run, first, region, list(chosen))
@@ -432,8 +518,11 @@ def benefits_run(
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {Entitlement._meta.db_table}")
         scope_filters = {"region": region or "", "programme": programme or ""}
-        figures = periods.totals(first, **scope_filters)
-        changes = periods.differences(first, **scope_filters)
+        new_and_changed, stopped = periods.difference_queries(first, **scope_filters)
+        figures, news, stops, _ = _at_once(
+            lambda: periods.totals(first, **scope_filters), new_and_changed, stopped, _checkpoint
+        )
+        changes = periods.merge_differences(news, stops)
     with transaction.atomic():
         done = run.programmes_done
         run.totals["programmes"] = {

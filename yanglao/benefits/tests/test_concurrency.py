@@ -64,3 +64,23 @@ def test_two_approvals_at_once_credit_each_entitlement_once(city):
         == sum(c.amount for c in credits)
         == Decimal("500.00")
     )
+
+
+def test_a_run_outside_a_transaction_computes_its_figures_beside_each_other_and_gets_them_right(city):
+    from yanglao.benefits import periods
+
+    services.benefits_run(actor="tests", period=date(2026, 10, 1))
+    Entitlement.objects.filter(period=date(2026, 10, 1)).order_by(
+        "pk"
+    ).first().delete()  # one new in November
+    run = services.benefits_run(
+        actor="tests", period=NOVEMBER
+    )  # the figures: threads, connections of their own
+    totals, differences = periods.totals(NOVEMBER), periods.differences(NOVEMBER)  # one after the other
+    nothing = {"beneficiaries": 0, "amount": "0.00"}
+    assert run.totals["programmes"] == {code: totals.get(code, nothing) for code in run.totals["programmes"]}
+    assert run.totals["differences"] == {
+        code: differences.get(code, {"new": 0, "stopped": 0, "changed": 0})
+        for code in run.totals["differences"]
+    }
+    assert sum(d["new"] for d in run.totals["differences"].values()) == 1
