@@ -414,7 +414,10 @@ def _other_connections_see_ours() -> bool:
     between its connections."""
     if connection.in_atomic_block:
         return False
-    return not (connection.vendor == "sqlite" and connection.is_in_memory_db())
+    if connection.vendor != "sqlite":
+        return True
+    name = str(connection.settings_dict["NAME"])
+    return not (name == ":memory:" or "mode=memory" in name)
 
 
 def _at_once(*jobs: Callable[[], Any]) -> list[Any]:
