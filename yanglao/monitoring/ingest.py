@@ -20,17 +20,12 @@ rules.py."""
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import logging
-import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -436,36 +431,6 @@ def fold_into_open(situations: Sequence[Situation]) -> dict[str, int]:
     return folded
 
 
-_turn_files: dict[str, Any] = {}
-
-
-@contextmanager
-def _writer_turn() -> Iterator[None]:
-    """SQLite: ingest writers (the workers' processes and threads) queue for the database on a file lock
-    of their own. SQLite lets one writer in at a time and makes the others sleep and retry, up to 100 ms a
-    sleep: a worker would often sleep on past the moment the other's batch committed. A file lock wakes
-    the next one at once. PostgreSQL locks rows, not the database: nothing to queue for."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    name = str(connection.settings_dict["NAME"])
-    digest = hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:16]
-    path = str(Path(tempfile.gettempdir()) / f"yanglao-ingest-{digest}.lock")
-    with _devices_lock:
-        handle = _turn_files.get(path)
-        if handle is None:
-            handle = _turn_files[path] = open(path, "a")  # noqa: SIM115 (kept open for the process)
-    with _turn_lock:  # the threads of one process take turns here (flock is per open file, not thread)
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-_turn_lock = threading.Lock()
-
-
 def _latest_per_device(fresh: list[tuple[Parsed, DeviceInfo]]) -> dict[int, tuple[datetime, int | None]]:
     """Each device's newest time and its newest battery report in the batch."""
     latest: dict[int, tuple[datetime, int | None]] = {}
@@ -520,7 +485,7 @@ def process(raw: Sequence[Any], *, received_at: datetime | None = None) -> Resul
     # every message is new; worked out again below from those actually stored when some were not.
     latest = _latest_per_device(known)
     situations = list(_situations(known).values())
-    with _writer_turn(), transaction.atomic():
+    with transaction.atomic():
         inserted = _insert_readings(rows)
         result.stored = len(inserted)
         result.duplicates += len(rows) - len(inserted)

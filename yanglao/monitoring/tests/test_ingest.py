@@ -128,28 +128,3 @@ def test_a_households_new_threshold_counts_from_the_next_batch(devices, elder):
     assert ingest.process([message("BP-0001", "blood_pressure", data=reading)]).raised == []
     ElderThreshold.objects.create(elder=elder, key="monitoring.bp_systolic", value=160)
     assert len(ingest.process([message("BP-0001", "blood_pressure", data=reading)]).raised) == 1
-
-
-def test_sqlite_ingest_writers_queue_on_a_file_lock_other_processes_see(devices):
-    import fcntl
-    import glob
-    import tempfile
-
-    from django.db import connection
-
-    if connection.vendor != "sqlite":
-        return  # PostgreSQL locks rows: the writers do not queue
-    with ingest._writer_turn():
-        [path] = [
-            p for p in glob.glob(f"{tempfile.gettempdir()}/yanglao-ingest-*.lock") if p in ingest._turn_files
-        ]
-        with open(path, "a") as other:  # another open file: as another process would hold it
-            try:
-                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                taken = True
-            except BlockingIOError:
-                taken = False
-    assert not taken
-    with open(path, "a") as other:
-        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released after the turn
-        fcntl.flock(other, fcntl.LOCK_UN)
