@@ -93,7 +93,7 @@ class Result:
 
 # --- devices, cached by serial ----------------------------------------------------------------------
 _devices: dict[str, tuple[float, DeviceInfo | None]] = {}
-_devices_lock = threading.Lock()
+_cache_lock = threading.Lock()  # the devices, what was written for them, the thresholds
 DEVICE_CACHE_SECONDS = 60.0
 
 
@@ -103,7 +103,7 @@ _written: dict[int, tuple[datetime, int | None]] = {}
 
 def forget_devices() -> None:
     """Drop the caches (a device was registered, moved or retired in this process; tests)."""
-    with _devices_lock:
+    with _cache_lock:
         _devices.clear()
         _written.clear()
     forget_thresholds()
@@ -115,7 +115,7 @@ def devices_by_serial(serials: Iterable[str]) -> dict[str, DeviceInfo | None]:
     wanted = set(serials)
     found: dict[str, DeviceInfo | None] = {}
     missing = []
-    with _devices_lock:
+    with _cache_lock:
         for serial in wanted:
             entry = _devices.get(serial)
             if entry is not None and now - entry[0] < DEVICE_CACHE_SECONDS:
@@ -129,7 +129,7 @@ def devices_by_serial(serials: Iterable[str]) -> dict[str, DeviceInfo | None]:
         loaded: dict[str, DeviceInfo | None] = dict.fromkeys(missing)
         for serial, pk, elder_id, region_id, kind, status in rows:
             loaded[serial] = DeviceInfo(pk, elder_id, region_id, kind, status == DeviceStatus.ACTIVE)
-        with _devices_lock:
+        with _cache_lock:
             for serial, info in loaded.items():
                 _devices[serial] = (now, info)
         found.update(loaded)
@@ -210,7 +210,7 @@ def _insert_readings(rows: list[tuple[Any, ...]]) -> set[str]:
 def _worth_writing(latest: dict[int, tuple[datetime, int | None]]) -> dict[int, tuple[datetime, int | None]]:
     """The devices whose last-seen time moved by LAST_SEEN_STEP since this process last wrote it, or
     whose battery changed, or that it never wrote."""
-    with _devices_lock:
+    with _cache_lock:
         written = {pk: _written.get(pk) for pk in latest}
     due = {}
     for pk, (at, battery) in latest.items():
@@ -225,7 +225,7 @@ def _worth_writing(latest: dict[int, tuple[datetime, int | None]]) -> dict[int, 
 
 
 def _remember_written(due: dict[int, tuple[datetime, int | None]]) -> None:
-    with _devices_lock:
+    with _cache_lock:
         _written.update(due)
 
 
@@ -284,12 +284,12 @@ class Thresholds:
     @classmethod
     def current(cls) -> Thresholds:
         now = time.monotonic()
-        with _devices_lock:
+        with _cache_lock:
             kept = cls._current
         if kept is not None and now - kept[0] < THRESHOLDS_SECONDS:
             return kept[1]
         fresh = cls()
-        with _devices_lock:
+        with _cache_lock:
             cls._current = (now, fresh)
         return fresh
 
@@ -302,7 +302,7 @@ class Thresholds:
 
 
 def forget_thresholds(**_signal: Any) -> None:
-    with _devices_lock:
+    with _cache_lock:
         Thresholds._current = None
 
 

@@ -415,24 +415,26 @@ class IngestWorker:
             )
 
     # --- batches --------------------------------------------------------------------------------------
-    def _next_batch(self) -> list[Delivery] | None:
-        """Up to `batch` deliveries: as many as arrive within `wait` of the first; None when stopping."""
-        with self._cond:
-            while not self._inbox:
+    def _take(self, inbox: deque[Delivery], cond: threading.Condition, wait: float) -> list[Delivery] | None:
+        """Up to `batch` deliveries of an inbox: as many as arrive within `wait` of the first (none for
+        the urgent lane); None when stopping with none left."""
+        with cond:
+            while not inbox:
                 if self._closing or self._dead:
                     return None
-                self._cond.wait(0.5)
-                self._maybe_log()
+                cond.wait(0.5)
+                if inbox is self._inbox:
+                    self._maybe_log()
             if self._dead:
                 return None
-            deadline = time.monotonic() + self.wait
-            while len(self._inbox) < self.batch and not self._closing:
+            deadline = time.monotonic() + wait
+            while len(inbox) < self.batch and not self._closing:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
-                self._cond.wait(remaining)
-            count = min(len(self._inbox), self.batch)
-            taken = [self._inbox.popleft() for _ in range(count)]
+                cond.wait(remaining)
+            count = min(len(inbox), self.batch)
+            taken = [inbox.popleft() for _ in range(count)]
         self._last_delivery = time.monotonic()
         return taken
 
@@ -564,43 +566,23 @@ class IngestWorker:
             if count < 3:
                 log.warning("refused a message: %s (%s)", key, problem.get("id", problem.get("index")))
 
-    def _process_loop(self) -> None:
+    def _process_loop(self, urgent: bool = False) -> None:
+        """The processing thread of one lane: the batches (wait, then store) or the urgent deliveries."""
+        inbox, cond, wait = (
+            (self._urgent, self._urgent_cond, 0.0) if urgent else (self._inbox, self._cond, self.wait)
+        )
         try:
-            while True:
-                batch = self._next_batch()
-                if batch is None:
-                    break
+            while (batch := self._take(inbox, cond, wait)) is not None:
                 self._handle(batch)
-                self._maybe_log()
+                if not urgent:
+                    self._maybe_log()
         except Exception:
-            log.exception("the ingest worker's processing thread failed")
+            log.exception("the ingest worker's %s processing thread failed", "urgent" if urgent else "batch")
             self._closing = True
         finally:
             connections.close_all()
-            self._finished.set()
-
-    def _next_urgent(self) -> list[Delivery] | None:
-        """The urgent deliveries waiting (up to `batch`), at once; None when stopping with none left."""
-        with self._urgent_cond:
-            while not self._urgent:
-                if self._closing or self._dead:
-                    return None
-                self._urgent_cond.wait(0.5)
-            if self._dead:
-                return None
-            count = min(len(self._urgent), self.batch)
-            taken = [self._urgent.popleft() for _ in range(count)]
-        return taken
-
-    def _urgent_loop(self) -> None:
-        try:
-            while (batch := self._next_urgent()) is not None:
-                self._handle(batch)
-        except Exception:
-            log.exception("the ingest worker's urgent processing thread failed")
-            self._closing = True
-        finally:
-            connections.close_all()
+            if not urgent:
+                self._finished.set()
 
     def _wake_all(self) -> None:
         for cond in (self._cond, self._urgent_cond):
@@ -661,7 +643,7 @@ class IngestWorker:
         )
         self._processor.start()
         self._urgent_processor = threading.Thread(
-            target=self._urgent_loop, name=f"{self.client_id}-urgent", daemon=True
+            target=self._process_loop, args=(True,), name=f"{self.client_id}-urgent", daemon=True
         )
         self._urgent_processor.start()
 
