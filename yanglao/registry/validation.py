@@ -23,6 +23,7 @@ from yanglao.regions import codes
 from yanglao.registry.enums import DisabilityCategory, EconomicStatus, LivingArrangement, MaritalStatus
 
 EXCEL_EPOCH = date(1899, 12, 30)  # Excel's day 0 (it counts the non-existent 29 Feb 1900)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
 _DATE_PATTERNS = [
     re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$"),
@@ -34,12 +35,14 @@ FALSE_WORDS = {"否", "无", "n", "no", "false", "0", ""}
 
 
 def text(raw: Any) -> str:
-    """NFKC (full-width → half-width), trimmed, inner runs of spaces made one."""
+    """NFKC (full-width → half-width), control characters (NUL and the like, which PostgreSQL refuses in
+    text) removed, trimmed, inner runs of spaces made one."""
     if raw is None:
         return ""
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)  # a number typed into a text column comes back from Excel as 1.0
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", str(raw))).strip()
+    visible = _CONTROLS.sub("", unicodedata.normalize("NFKC", str(raw)))
+    return _SPACES.sub(" ", visible).strip()
 
 
 def clean_name(raw: Any, field: str = "name") -> str:

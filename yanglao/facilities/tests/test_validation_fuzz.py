@@ -1,6 +1,7 @@
 """Whatever a client sends, facility_create answers with a facility or a typed error naming a field:
 never a crash, never a row that breaks the database's own constraints."""
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,3 +34,10 @@ def test_any_input_gives_a_facility_or_an_error_naming_a_field(cast, facts):
     else:
         facility.full_clean(validate_unique=False)
         assert Facility.objects.filter(pk=facility.pk).exists()
+
+
+def test_a_nul_character_is_dropped_not_sent_to_the_database(cast):
+    # Found by the property above on PostgreSQL, which refuses NUL in text: kind "\x00" is no kind at all.
+    with pytest.raises(DomainError) as raised:
+        services.facility_create(actor=cast.city_admin, kind="\x00")
+    assert raised.value.field == "kind"
