@@ -15,34 +15,36 @@ own, created and dropped), migrated; Tianjin's divisions (regions_load 1201); EL
 (elders_generate); the simulated devices of HOUSEHOLDS + 2 × PROBES + WARM_HOMES homes registered by the
 simulator (simulator.prepare: an SOS button, a motion sensor, a water and an electricity meter in every
 home, a blood-pressure monitor in a third, a smoke detector in a quarter); a city operator and a session for
-them. Every message is built before any timing by the simulator's own Telemetry (motion, heartbeats,
-meters' running totals, blood pressure (1 % high), batteries), plus an SOS every SOS_EVERY messages from a
-random home (some homes twice: folded), and 2 % of the battery devices reporting a low battery; each is
-pre-encoded as an MQTT PUBLISH packet, and the publisher writes them on a plain socket (QoS 1, PUBACKs
-counted, at most 2,000 in flight): it stands for thousands of devices elsewhere and costs a few µs a
-message, so it takes next to nothing from the pipeline being measured.
+them. Every message is built before any timing by the simulator's own Telemetry (motion, heartbeats, meters'
+running totals, blood pressure (1 % high), batteries), plus an SOS every SOS_EVERY messages from a random
+home (some homes twice: folded), on the button's alarms topic as the device contract asks, and 2 % of the
+battery devices reporting a low battery; each is pre-encoded as an MQTT PUBLISH packet, and the publisher
+writes them on a plain socket (QoS 1, PUBACKs counted, at most 2,000 in flight): it stands for thousands of
+devices elsewhere and costs a few µs a message, so it takes next to nothing from the pipeline being
+measured.
 
 1. Baseline (timed), "a subscriber that does one ORM save per message": a plain paho subscriber (QoS 1,
    acknowledged when its callback returns) that for each message parses the JSON, gets the device by serial,
    Reading.objects.create(...), saves the device's last-seen time and battery, and for an SOS creates an
-   Alarm (autocommit, no batching, no folding): BASELINE messages of the same mix published at once;
-   rate = messages / (last save − first publish). It runs first, while no ingest worker is subscribed.
-2. Sustained ingest (timed): WORKERS `IngestWorker` processes (the code `yanglao ingest_mqtt` runs, with
-   --batch and --wait-ms as given, default 1,000 and 50 ms; one share group unique to the run, the
-   sessions ended afterwards), warmed up on WARM_MESSAGES messages of other homes, then MESSAGES messages
-   published at --rate (default 0: flat out, so that the rate is what the pipeline can do: the broker takes
-   them at ~70,000 msg/s and holds the backlog; a paced run shows at most its pace, which would also cap the
-   ratio to the baseline). Rate = messages stored / (last commit − first publish), the last
-   commit timed inside the workers. Lost: the set of published message ids against the set of
-   Reading.message_id (count and set) and the workers' counters (deliveries again, refused with their
-   reason, the broker's dropped count). Alarms: exactly one per elder with an SOS, one per elder with a high
-   blood pressure, one per device with a low battery, each counting exactly its messages, and no other.
+   Alarm (autocommit, no batching, no folding): BASELINE messages of the same mix published at once; rate =
+   messages / (last save − first publish). It runs first, while no ingest worker is subscribed.
+2. Sustained ingest (timed): WORKERS ingest workers as `yanglao ingest_mqtt` runs them, each an
+   `IngestWorker` process for the events lane and one for the alarm lane (--batch and --wait-ms as given,
+   default 1,000 and 50 ms; share groups unique to the run, the sessions ended afterwards), warmed up on
+   WARM_MESSAGES messages of other homes, then MESSAGES messages published at --rate (default 0: flat out,
+   so that the rate is what the pipeline can do: the broker takes them at ~70,000 msg/s and holds the
+   backlog; a paced run shows at most its pace, which would also cap the ratio to the baseline). Rate =
+   messages stored / (last commit − first publish), the last commit timed inside the workers. Lost: the set
+   of published message ids against the set of Reading.message_id (count and set) and the workers' counters
+   (deliveries again, refused with their reason, the broker's dropped count). Alarms: exactly one per elder
+   with an SOS, one per elder with a high blood pressure, one per device with a low battery, each counting
+   exactly its messages, and no other.
 3. Console latency: uvicorn serving config.asgi (as `yanglao serve` does) and a WebSocket client signed in
    as the operator (session cookie), the same workers. PROBES SOS messages from PROBES homes that sent
-   nothing before, on a fixed schedule every --probe-gap-ms (never waiting for the previous one), each
-   timed from just before publish() to the WebSocket frame that announces its alarm: idle, then from
-   PROBES other homes while a background publisher sends the mix of step 2 at LOAD_SHARE of the rate step 2
-   measured (after RUN_UP seconds of it).
+   nothing before, on their alarms topic, on a fixed schedule every --probe-gap-ms (never waiting for the
+   previous one), each timed from just before publish() to the WebSocket frame that announces its alarm:
+   idle, then from PROBES other homes while a background publisher sends the mix of step 2 at LOAD_SHARE of
+   the rate step 2 measured (after RUN_UP seconds of it).
 
 Printed per database: setup, each figure with its target, CPU per message of the workers' threads, load
 average before and after, and at the end "all targets met" or the misses. --profile: cProfile in the
@@ -105,6 +107,7 @@ PUBLISH_INFLIGHT = 2000
 # batches pay for loading translations, the device cache and the first connections (seconds), which
 # belongs to its start, not to its sustained rate.
 WARM_HOMES = 100
+BASELINE_TOPIC = "yanglao/v1/devices/+/+"  # the events and the alarms of every device
 WARM_MESSAGES = 5000
 
 
@@ -233,6 +236,7 @@ def role_worker(spec: dict[str, Any]) -> None:
 
     worker = IngestWorker(
         url=spec["url"],
+        lane=spec["lane"],
         name=spec["name"],
         group=spec["group"],
         batch=spec["batch"],
@@ -427,7 +431,7 @@ def role_baseline(spec: dict[str, Any]) -> None:
 
     from yanglao.monitoring.messages import FIELDS
     from yanglao.monitoring.models import Alarm, Device, Reading
-    from yanglao.monitoring.mqtt import DEVICE_TOPIC, broker_from_url
+    from yanglao.monitoring.mqtt import broker_from_url
 
     expected = spec["expected"]
     counts = {"saved": 0, "foreign": 0, "duplicates": 0, "first": None, "last": None}
@@ -491,7 +495,7 @@ def role_baseline(spec: dict[str, Any]) -> None:
     )
     subscribed = threading.Event()
     client.on_message = on_message
-    client.on_connect = lambda c, u, f, r, p: c.subscribe(DEVICE_TOPIC, qos=1)
+    client.on_connect = lambda c, u, f, r, p: c.subscribe(BASELINE_TOPIC, qos=1)
     client.on_subscribe = lambda *a: subscribed.set()
     client.connect(broker.host, broker.port, keepalive=60)
     client.loop_start()
@@ -720,7 +724,8 @@ def build_messages(devices: list[Any], count: int, tag: str, path: Path, *, seed
             local = datetime.fromtimestamp(second, zone)
             stamps[second] = (local.isoformat(timespec="seconds"), local.hour)
         at, hour = stamps[second]
-        if i % SOS_EVERY == SOS_EVERY // 2:
+        is_sos = i % SOS_EVERY == SOS_EVERY // 2
+        if is_sos:
             device = rng.choice(buttons)
             payload = telemetry.sos(device, at)
         else:
@@ -728,7 +733,7 @@ def build_messages(devices: list[Any], count: int, tag: str, path: Path, *, seed
                 block = rng.choices(devices, weights=weights, k=1024)
             device = block.pop()
             payload = telemetry.next(device, moment, at, hour)
-        messages.append((device.topic, payload))
+        messages.append((device.alarm_topic if is_sos else device.topic, payload))
     with open(path, "wb") as f:
         pickle.dump(messages, f, protocol=pickle.HIGHEST_PROTOCOL)
     return {"path": str(path), **expectations(messages, devices)}
@@ -807,20 +812,24 @@ def _started_at(pid: int | None) -> float | None:
 def start_workers(args: argparse.Namespace, env: dict[str, str], tag: str) -> tuple[list[Helper], str]:
     run = secrets.token_hex(4)
     group = f"yanglao-bench-{tag}-{run}"
+    # Each worker as `yanglao ingest_mqtt` runs it: the events lane and, in a process of its own, the
+    # alarm lane.
     workers = [
         Helper(
             "worker",
             {
                 "url": args.broker,
+                "lane": lane,
                 "name": f"bench-{tag}-{run}-{n}",
                 "group": group,
                 "batch": args.batch,
                 "wait_ms": args.wait_ms,
-                "profile": str(Path(os.environ["YANGLAO_DATA_DIR"]) / f"worker-{n}.pstats"),
+                "profile": str(Path(os.environ["YANGLAO_DATA_DIR"]) / f"worker-{lane}-{n}.pstats"),
             },
             env,
         )
         for n in range(1, args.workers + 1)
+        for lane in ("events", "alarms")
     ]
     for worker in workers:
         worker.wait_for("ready", 60)
@@ -1167,6 +1176,7 @@ async def probe_series(
     client.loop_start()
     connected.wait(10)
     sent: dict[int, float] = {}
+    sent_wall: dict[int, float] = {}
     received: dict[int, float] = {}
     others = 0
     async with connect(
@@ -1192,13 +1202,14 @@ async def probe_series(
                     others += 1
 
         task = asyncio.create_task(reader())
-        payloads = [(b.elder_id, b.topic, sos_payload(b, tag)) for b in buttons]
+        payloads = [(b.elder_id, b.alarm_topic, sos_payload(b, tag)) for b in buttons]
         start = time.perf_counter() + 0.2
         for i, (elder, topic, payload) in enumerate(payloads):
             delay = start + i * gap - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
             sent[elder] = time.perf_counter()
+            sent_wall[elder] = time.time()
             client.publish(topic, payload, qos=1)
         deadline = time.perf_counter() + PROBE_PATIENCE
         while len(received) < len(sent) and time.perf_counter() < deadline:
@@ -1214,7 +1225,22 @@ async def probe_series(
         "received": len(latencies),
         "other_frames": others,
         **_percentiles(latencies + missing),
+        "stored": await asyncio.to_thread(_stored_latency, sent_wall),
     }
+
+
+def _stored_latency(sent_wall: dict[int, float]) -> dict[str, float]:
+    """The first part of the probes' latency: publish → the alarm's row (its raised_at, set by the worker
+    as it writes), the same clock. The rest is the commit, the push and the WebSocket."""
+    from django.db import connection
+
+    from yanglao.monitoring.models import Alarm
+
+    raised = dict(
+        Alarm.objects.filter(elder_id__in=list(sent_wall), rule="sos").values_list("elder_id", "raised_at")
+    )
+    connection.close()
+    return _percentiles([(raised[e].timestamp() - t) * 1000 for e, t in sent_wall.items() if e in raised])
 
 
 def _percentiles(ms: list[float]) -> dict[str, float]:
@@ -1474,7 +1500,8 @@ def report(figures: dict[str, Any], label: str) -> list[str]:
             print(
                 f"    {name}: received {f['received']}/{f['sent']}; p50 {f['p50_ms']:.0f} ms, p95 "
                 f"{f['p95_ms']:.0f} ms, p99 {f['p99_ms']:.0f} ms, max {f['max_ms']:.0f} ms "
-                f"(load average {f['load'][0]} / {f['load'][1]}; {f['other_frames']} other frames)"
+                f"(load average {f['load'][0]} / {f['load'][1]}; {f['other_frames']} other frames); of which "
+                f"publish -> alarm row p50 {f['stored']['p50_ms']:.0f} ms, p99 {f['stored']['p99_ms']:.0f} ms"
             )
         bg = lat["background"]
         print(

@@ -7,6 +7,10 @@ Topics (QoS 1):
   a JSON array of them. A message without ``serial`` takes the topic's; one whose ``serial`` differs from
   the topic's is refused (field "serial").
 - ``yanglao/v1/vendors/<vendor>/...``: a vendor's own payload, translated by adapters/<vendor>.
+- ``yanglao/v1/devices/<serial>/alarms`` and ``yanglao/v1/alarms/<vendor>/...``: the same two formats,
+  for instant alarms (SOS, fall, smoke, gas). They are consumed by the alarm lane (below), over
+  connections of their own, so the broker hands an SOS over at once instead of queueing it behind
+  thousands of meter readings.
 
 How nothing is lost and nothing is counted twice:
 
@@ -47,7 +51,16 @@ smoke or gas (a byte pattern on the payload: URGENT_NATIVE, or the vendor adapte
 second inbox instead, which a second processing thread (its own database connection) stores at once,
 without waiting for a batch to fill or for the batch being stored: under load, an SOS would otherwise wait
 for up to two full batches. A false match costs only a small batch; a miss only the batching delay.
-paho's reader is buffered (BufferedClient). SIGTERM/SIGINT: stop taking new deliveries
+paho's reader is buffered (BufferedClient).
+
+Lanes: a worker of lane "events" (the default) takes the two telemetry topics; a worker of lane "alarms"
+takes the two alarm topics, with its own client id (``yanglao-ingest-alarms-<name>``), its own share
+group (``<group>-alarms``) and its own persistent session, and stores everything it receives at once (the
+urgent inbox). The urgent lane of an events worker above only helps an instant alarm that a device sent
+with its telemetry: such a message has already waited at the broker behind everything queued before it,
+which under load is seconds. `yanglao ingest_mqtt` runs both lanes, the alarm lane in a child process of
+its own, so that it is never held up by the events lane's work (one Python process runs one thread at a
+time). SIGTERM/SIGINT: stop taking new deliveries
 (they stay unacknowledged for the next start), store and acknowledge what was received, disconnect.
 """
 
@@ -77,6 +90,9 @@ log = logging.getLogger("yanglao.monitoring.mqtt")
 
 DEVICE_TOPIC = "yanglao/v1/devices/+/events"
 VENDOR_TOPIC = "yanglao/v1/vendors/+/#"
+ALARM_TOPIC = "yanglao/v1/devices/+/alarms"
+VENDOR_ALARM_TOPIC = "yanglao/v1/alarms/+/#"
+LANE_TOPICS = {"events": (DEVICE_TOPIC, VENDOR_TOPIC), "alarms": (ALARM_TOPIC, VENDOR_ALARM_TOPIC)}
 DEFAULT_GROUP = "yanglao-ingest"
 DEFAULT_URL = "mqtt://127.0.0.1:1883"
 CLIENT_PREFIX = "yanglao-ingest-"
@@ -100,6 +116,15 @@ def device_topic(serial: str) -> str:
 
 def vendor_topic(vendor: str, rest: str = "events") -> str:
     return f"yanglao/v1/vendors/{vendor}/{rest}"
+
+
+def alarm_topic(serial: str) -> str:
+    """Where a device publishes its instant alarms (SOS, fall, smoke, gas)."""
+    return f"yanglao/v1/devices/{serial}/alarms"
+
+
+def vendor_alarm_topic(vendor: str, rest: str = "events") -> str:
+    return f"yanglao/v1/alarms/{vendor}/{rest}"
 
 
 @dataclass(frozen=True)
@@ -229,6 +254,7 @@ class IngestWorker:
         self,
         *,
         url: str = DEFAULT_URL,
+        lane: str = "events",
         name: str = "1",
         group: str = DEFAULT_GROUP,
         batch: int = 1000,
@@ -243,6 +269,8 @@ class IngestWorker:
             raise ValueError("the worker name must be non-empty, without spaces, '/', '+' or '#'")
         if not group or any(c in group for c in "+#/ "):
             raise ValueError("the group must be non-empty, without spaces, '/', '+' or '#'")
+        if lane not in LANE_TOPICS:
+            raise ValueError(f"the lane must be one of {', '.join(LANE_TOPICS)}")
         if batch < 1:
             raise ValueError("batch must be at least 1")
         self.window = min(window or WINDOW_BATCHES * batch, MAX_RECEIVE_MAXIMUM)
@@ -253,6 +281,11 @@ class IngestWorker:
             )
         self.broker = broker_from_url(url)
         self.name = name
+        self.lane = lane
+        self.alarms_only = lane == "alarms"
+        if self.alarms_only:
+            group += "-alarms"
+            name = "alarms-" + name
         self.group = group
         self.batch = batch
         self.wait = max(wait_ms, 0) / 1000
@@ -261,7 +294,7 @@ class IngestWorker:
         self.log_every = log_every
         self.session_expiry = session_expiry
         self.client_id = CLIENT_PREFIX + name
-        self.topics = [f"$share/{group}/{DEVICE_TOPIC}", f"$share/{group}/{VENDOR_TOPIC}"]
+        self.topics = [f"$share/{group}/{topic}" for topic in LANE_TOPICS[lane]]
         self.stats = Stats()
 
         self._inbox: deque[Delivery] = deque()
@@ -369,7 +402,7 @@ class IngestWorker:
         if self._closing or self._dead:
             return  # left unacknowledged: the broker delivers it again to the next run
         delivery = Delivery(self._connection, message.mid, message.qos, message.topic, message.payload)
-        if _looks_urgent(message.topic, message.payload):
+        if self.alarms_only or _looks_urgent(message.topic, message.payload):
             with self._urgent_cond:
                 self._urgent.append(delivery)
                 self._urgent_cond.notify()
@@ -445,9 +478,9 @@ class IngestWorker:
         for delivery in batch:
             levels = delivery.topic.split("/")
             try:
-                if len(levels) == 5 and levels[2] == "devices" and levels[4] == "events":
+                if len(levels) == 5 and levels[2] == "devices" and levels[4] in ("events", "alarms"):
                     messages.extend(_native(delivery.payload, levels[3]))
-                elif len(levels) >= 5 and levels[2] == "vendors":
+                elif len(levels) >= 5 and levels[2] in ("vendors", "alarms"):
                     translation = adapters.translate_all(levels[3], delivery.payload)
                     messages.extend(translation.messages)
                     for problem in translation.problems:
@@ -647,6 +680,10 @@ class IngestWorker:
         )
         self._urgent_processor.start()
 
+    @property
+    def stopping(self) -> bool:
+        return self._closing or self._dead
+
     def wait_connected(self, timeout: float) -> bool:
         return self._connected.wait(timeout)
 
@@ -700,6 +737,10 @@ class IngestWorker:
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         log.info("%s: signal %d, finishing the current batch", self.client_id, signum)
+        self.request_stop()
+
+    def request_stop(self) -> None:
+        """Make run() finish the current batch and return (as SIGTERM does)."""
         self._closing = True
         self._wake_all()
 

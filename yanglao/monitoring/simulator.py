@@ -40,6 +40,7 @@ from yanglao.registry.enums import Status as ElderStatus
 from yanglao.registry.models import Elder
 
 TOPIC = "yanglao/v1/devices/{serial}/events"
+ALARM_TOPIC = "yanglao/v1/devices/{serial}/alarms"  # instant alarms, as the device contract asks
 DEFAULT_URL = "mqtt://127.0.0.1:1883"
 VENDOR = "模拟设备厂商"
 MODEL = "SIM-1"
@@ -83,6 +84,10 @@ class SimDevice:
     @property
     def topic(self) -> str:
         return TOPIC.format(serial=self.serial)
+
+    @property
+    def alarm_topic(self) -> str:
+        return ALARM_TOPIC.format(serial=self.serial)
 
 
 def serial_for(elder_id: int, kind: str) -> str:
@@ -433,7 +438,7 @@ def _pace(
                 at, hour = _now_text(telemetry.zone)
             if next_sos is not None and now >= next_sos and buttons:
                 device = rng.choice(buttons)
-                failed += _send(client, device, telemetry.sos(device, at))
+                failed += _send(client, device, telemetry.sos(device, at), device.alarm_topic)
                 sent += 1
                 sos += 1
                 next_sos += sos_every or 0
@@ -459,8 +464,9 @@ def _pace(
     return {"sent": sent, "failed": failed, "sos": sos, "seconds": round(time.monotonic() - start, 3)}
 
 
-def _send(client: Any, device: SimDevice, payload: bytes) -> int:
-    """Publish one message; 1 when the client refused it, else 0. A message published while the
-    connection is down (MQTT_ERR_NO_CONN, 4) is kept by the client and sent after it reconnects."""
-    info = client.publish(device.topic, payload, qos=1)
+def _send(client: Any, device: SimDevice, payload: bytes, topic: str | None = None) -> int:
+    """Publish one message (on the device's events topic unless told); 1 when the client refused it,
+    else 0. A message published while the connection is down (MQTT_ERR_NO_CONN, 4) is kept by the client
+    and sent after it reconnects."""
+    info = client.publish(topic or device.topic, payload, qos=1)
     return 0 if info.rc in (0, 4) else 1

@@ -47,7 +47,15 @@ from yanglao.core import idcard
 from yanglao.core.probe import answers
 from yanglao.core.testing import HOME_COMMUNITY, require_service, services_required
 from yanglao.monitoring.models import Alarm, Device, Reading
-from yanglao.monitoring.mqtt import CLIENT_PREFIX, IngestWorker, broker_from_url, device_topic, make_client
+from yanglao.monitoring.mqtt import (
+    CLIENT_PREFIX,
+    LANE_TOPICS,
+    IngestWorker,
+    alarm_topic,
+    broker_from_url,
+    device_topic,
+    make_client,
+)
 from yanglao.registry.models import Elder
 
 pytestmark = pytest.mark.services
@@ -179,11 +187,17 @@ class Publisher:
         elif not reason.is_failure:
             self.acknowledged.add(entry[0])
 
-    def send(self, messages: Iterable[dict], *, per_second: float | None = None) -> None:
+    def send(
+        self,
+        messages: Iterable[dict],
+        *,
+        per_second: float | None = None,
+        topic: Callable[[dict], str] = lambda message: device_topic(message["serial"]),
+    ) -> None:
         started = time.monotonic()
         for count, message in enumerate(messages, start=1):
             self.sent.append(message["id"])
-            self._publish(message["id"], device_topic(message["serial"]), json.dumps(message))
+            self._publish(message["id"], topic(message), json.dumps(message))
             if per_second:
                 ahead = started + count / per_second - time.monotonic()
                 if ahead > 0:
@@ -221,13 +235,15 @@ def database_url() -> str:
 
 
 class Worker:
-    """`ingest_mqtt` as the tests drive it: start, kill (-9), stop (SIGTERM)."""
+    """`ingest_mqtt` as the tests drive it, both lanes (events and alarms): start, kill (-9), stop
+    (SIGTERM)."""
 
     in_process = False
 
     def __init__(self, name: str, group: str, **options) -> None:
         self.name, self.group, self.options = name, group, options
         self.client_id = CLIENT_PREFIX + name
+        self.client_ids = [self.client_id, f"{CLIENT_PREFIX}alarms-{name}"]
 
     @staticmethod
     def make(name: str, group: str, **options) -> Worker:
@@ -240,23 +256,29 @@ class ThreadWorker(Worker):
     in_process = True
 
     def start(self) -> None:
-        self.worker = IngestWorker(url=URL, name=self.name, group=self.group, log_every=5, **self.options)
-        self.worker.start()
-        assert self.worker.wait_subscribed(20), "the worker did not subscribe within 20 s"
+        self.lanes = [
+            IngestWorker(url=URL, lane=lane, name=self.name, group=self.group, log_every=5, **self.options)
+            for lane in LANE_TOPICS
+        ]
+        for lane in self.lanes:
+            lane.start()
+            assert lane.wait_subscribed(20), f"the {lane.lane} lane did not subscribe within 20 s"
 
     def kill(self) -> None:
-        self.worker.kill()
+        for lane in self.lanes:
+            lane.kill()
 
     def stop(self) -> None:
-        self.worker.stop()
+        for lane in self.lanes:
+            lane.stop()
 
     @property
     def stored(self) -> int:
-        return self.worker.stats.stored
+        return sum(lane.stats.stored for lane in self.lanes)
 
     @property
     def connects(self) -> int:
-        return self.worker.stats.connects
+        return self.lanes[0].stats.connects
 
 
 class ProcessWorker(Worker):
@@ -275,23 +297,26 @@ class ProcessWorker(Worker):
             cwd=settings.BASE_DIR,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.PIPE,  # the alarm lane's child process writes here too
             text=True,
+            start_new_session=True,  # so that kill() can kill both lanes at once
         )
         threading.Thread(target=self._read, daemon=True).start()
         if not self.subscribed.wait(30):
-            self.process.kill()
-            raise AssertionError("the worker did not subscribe within 30 s:\n" + "".join(self.lines[-30:]))
+            self.kill()
+            raise AssertionError("the lanes did not subscribe within 30 s:\n" + "".join(self.lines[-30:]))
 
     def _read(self) -> None:
         assert self.process.stderr is not None
         for line in self.process.stderr:
             self.lines.append(line)
-            if " subscribed to " in line:
+            if sum(" subscribed to " in line for line in self.lines) >= len(LANE_TOPICS):
                 self.subscribed.set()
 
     def kill(self) -> None:
-        self.process.kill()  # SIGKILL: no batch finished, no acknowledgement, no DISCONNECT
+        # SIGKILL to both lanes: no batch finished, no acknowledgement, no DISCONNECT
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(10)
         sys.stderr.write(f"--- {self.client_id} (pid {self.process.pid}, killed) ---\n" + "".join(self.lines))
 
@@ -303,7 +328,7 @@ class ProcessWorker(Worker):
 
     @property
     def connects(self) -> int:
-        return sum(" connected to " in line for line in self.lines)
+        return sum(" connected to " in line and self.client_id + " " in line for line in self.lines)
 
 
 @pytest.fixture
@@ -322,14 +347,14 @@ def workers(broker, run_id):
     for worker in made:
         with contextlib.suppress(Exception):  # a worker killed by the test is already gone
             worker.stop()
-    for client_id in {w.client_id for w in made}:
+    for client_id in {client_id for w in made for client_id in w.client_ids}:
         end_session(client_id)
 
 
 def stored_total(workers: list[Worker], id_prefix: str) -> int:
     """Readings stored so far: the workers' own counts in a thread (SQLite), the database otherwise."""
     if workers[0].in_process:
-        return sum(w.stored for w in workers if hasattr(w, "worker"))
+        return sum(w.stored for w in workers if hasattr(w, "lanes"))
     return Reading.objects.filter(message_id__startswith=id_prefix).count()
 
 
@@ -390,7 +415,14 @@ def test_a_worker_killed_mid_stream_and_started_again_makes_each_sos_exactly_one
     first = workers("a", batch=100, wait_ms=20)
     first.start()
     sos = [message(d.serial, "sos", f"{run_id}-sos-{i:04d}") for i, d in enumerate(devices)]
-    sender = threading.Thread(target=publisher.send, args=(sos,), kwargs={"per_second": 2500})
+
+    def half_on_the_alarms_topic(sos: dict) -> str:  # the other half from devices that send all as events
+        number = int(sos["id"].rsplit("-", 1)[1])
+        return (alarm_topic if number % 2 else device_topic)(sos["serial"])
+
+    sender = threading.Thread(
+        target=publisher.send, args=(sos,), kwargs={"per_second": 2500, "topic": half_on_the_alarms_topic}
+    )
     sender.start()
 
     wait_for(lambda: stored_total([first], run_id) >= 200, 40, "the first 200 SOS to be stored")
@@ -447,10 +479,13 @@ def test_the_same_message_delivered_twice_makes_one_reading_and_one_alarm(
     worker = workers("c")
     worker.start()
     sos = message(device.serial, "sos", f"{run_id}-twice")
-    publisher.send([sos, sos])
+    # Twice at once on the two lanes' topics (two connections, two database connections), then once more
+    # after it was stored.
+    publisher.send([sos], topic=lambda m: alarm_topic(m["serial"]))
+    publisher.send([sos])
     publisher.wait_all_acknowledged(10)
     wait_for(lambda: stored_total([worker], run_id) >= 1, 20, "the SOS to be stored")
-    publisher.send([sos])  # once more, after it was stored
+    publisher.send([sos], topic=lambda m: alarm_topic(m["serial"]))
     publisher.wait_all_acknowledged(10)
     time.sleep(1.0)
     worker.stop()

@@ -18,7 +18,15 @@ from django.db import OperationalError
 from yanglao.core.testing import HOME_COMMUNITY, require_service
 from yanglao.monitoring import ingest
 from yanglao.monitoring.models import Device, Reading
-from yanglao.monitoring.mqtt import IngestWorker, broker_from_url, device_topic, make_client, vendor_topic
+from yanglao.monitoring.mqtt import (
+    IngestWorker,
+    alarm_topic,
+    broker_from_url,
+    device_topic,
+    make_client,
+    vendor_alarm_topic,
+    vendor_topic,
+)
 from yanglao.monitoring.tests.test_mqtt_reliability import end_session, wait_for
 
 pytestmark = pytest.mark.services
@@ -46,7 +54,8 @@ def worker(run_id, transactional_db, tianjin):
     yield make
     for started in made:
         started.stop()
-    end_session(f"yanglao-ingest-w{run_id}")
+    for client_id in {started.client_id for started in made} | {f"yanglao-ingest-w{run_id}"}:
+        end_session(client_id)
 
 
 @pytest.fixture
@@ -179,6 +188,44 @@ def test_an_sos_is_stored_at_once_while_a_batch_of_ordinary_messages_is_still_ga
     assert running.stats.stored == 1  # the motion message is still gathering
     wait_for(lambda: running.stats.stored == 2, 10, "the ordinary batch after its wait")
     assert running.stats.acked == 2
+
+
+def test_the_alarm_lane_takes_the_alarm_topics_over_its_own_session_and_the_events_lane_the_rest(
+    worker, publish, run_id
+):
+    for serial, kind, vendor in (
+        (f"{run_id}-SOS", "sos_button", "t"),
+        (f"{run_id}-AX", "sos_button", "安心"),
+        (f"{run_id}-PIR", "motion_sensor", "t"),
+    ):
+        Device.objects.create(kind=kind, vendor=vendor, serial=serial, region_id=HOME_COMMUNITY)
+    events = worker(wait_ms=5000)  # an ordinary batch waits 5 s for company
+    alarms = worker(lane="alarms", wait_ms=5000)  # the alarm lane never waits
+    assert alarms.client_id == f"yanglao-ingest-alarms-w{run_id}"
+    assert alarms.topics == [
+        f"$share/yanglao-test-{run_id}-alarms/yanglao/v1/devices/+/alarms",
+        f"$share/yanglao-test-{run_id}-alarms/yanglao/v1/alarms/+/#",
+    ]
+    publish(device_topic(f"{run_id}-PIR"), native(f"{run_id}-PIR", f"{run_id}-motion", "motion"))
+    started = time.monotonic()
+    publish(alarm_topic(f"{run_id}-SOS"), native(f"{run_id}-SOS", f"{run_id}-sos", "sos"))
+    anxin = {"deviceId": f"{run_id}-AX", "msgId": run_id, "ts": int(time.time() * 1000), "event": "SOS_ALARM"}
+    publish(vendor_alarm_topic("anxin"), anxin)
+    publish(alarm_topic(f"{run_id}-SOS"), native(f"{run_id}-AX", f"{run_id}-wrong", "sos"))  # not its serial
+    wait_for(lambda: alarms.stats.stored == 2, 4, "both SOS stored by the alarm lane at once")
+    assert time.monotonic() - started < 4
+    assert events.stats.stored == 0  # the motion message is still gathering
+    assert alarms.stats.alarms_raised == 2
+    wait_for(lambda: alarms.stats.rejected == 1, 4, "the wrong serial refused on the alarm topic too")
+    wait_for(lambda: events.stats.stored == 1, 10, "the ordinary batch after its wait")
+    assert events.stats.received == 1  # the events lane never saw the alarm topics
+    assert set(Reading.objects.values_list("message_id", flat=True)) == {
+        f"{run_id}-motion",
+        f"{run_id}-sos",
+        f"anxin-{run_id}",
+    }
+    with pytest.raises(ValueError, match="lane"):
+        IngestWorker(url=URL, lane="sos")
 
 
 @pytest.mark.parametrize(
