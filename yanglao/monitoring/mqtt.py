@@ -69,6 +69,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import re
 import signal
 import socket
@@ -80,7 +81,7 @@ from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as paho
-from django.db import DatabaseError, InterfaceError, OperationalError, connections
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, connections, transaction
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -108,6 +109,13 @@ URGENT_NATIVE = re.compile(rb'"type"\s*:\s*"(?:sos|fall|smoke|gas)"')
 TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 # MQTT v5 reason code 142: another client connected with our client id.
 SESSION_TAKEN_OVER = 142
+# How much lower the CPU priority of the events lane's bulk threads is (nice): the alarm lane, the urgent
+# threads, the web server that pushes to the consoles and the broker go first when the cores are busy.
+EVENTS_NICE = 5
+# On SQLite the urgent threads ask for the write lock every millisecond, instead of SQLite's own waiting
+# (sleeps growing to 100 ms), so that an SOS is written as soon as the bulk batch being written commits.
+URGENT_LOCK_POLL_S = 0.001
+URGENT_LOCK_PATIENCE_S = 20.0
 
 
 def device_topic(serial: str) -> str:
@@ -264,6 +272,7 @@ class IngestWorker:
         retry_seconds: float = 2.0,
         log_every: float = 60.0,
         session_expiry: int = SESSION_NEVER_EXPIRES,
+        nice: int | None = None,
     ) -> None:
         if not name or any(c in name for c in "+#/ "):
             raise ValueError("the worker name must be non-empty, without spaces, '/', '+' or '#'")
@@ -293,6 +302,9 @@ class IngestWorker:
         self.retry_seconds = retry_seconds
         self.log_every = log_every
         self.session_expiry = session_expiry
+        self.nice = (0 if self.alarms_only else EVENTS_NICE) if nice is None else nice
+        self._local = threading.local()  # .urgent: whether this thread is an urgent processing thread
+        self._network_niced = False
         self.client_id = CLIENT_PREFIX + name
         self.topics = [f"$share/{group}/{topic}" for topic in LANE_TOPICS[lane]]
         self.stats = Stats()
@@ -343,6 +355,9 @@ class IngestWorker:
                 "broker %s:%s refused %s: %s", self.broker.host, self.broker.port, self.client_id, reason
             )
             return
+        if not self._network_niced:  # paho's network thread calls this: it reads the bulk stream
+            self._network_niced = True
+            _lower_priority(self.nice)
         with self._cond:
             self._connection += 1
         self.stats.connects += 1
@@ -503,8 +518,11 @@ class IngestWorker:
 
     def _store(self, messages: list[Any]) -> ingest.Result | None:
         """ingest.process, retried while the database is unavailable; None when stopped meanwhile."""
+        urgent = getattr(self._local, "urgent", False)
         while True:
             try:
+                if urgent and connection.vendor == "sqlite":
+                    return _process_at_first_chance(messages)
                 return ingest.process(messages)
             except TRANSIENT_DB_ERRORS as error:
                 if not self._database_pause(error, len(messages)):
@@ -604,6 +622,9 @@ class IngestWorker:
         inbox, cond, wait = (
             (self._urgent, self._urgent_cond, 0.0) if urgent else (self._inbox, self._cond, self.wait)
         )
+        self._local.urgent = urgent
+        if not urgent:
+            _lower_priority(self.nice)
         try:
             while (batch := self._take(inbox, cond, wait)) is not None:
                 self._handle(batch)
@@ -765,6 +786,32 @@ class IngestWorker:
         ending.SessionExpiryInterval = 0
         self._disconnect(ending)
         log.info("%s retired: %s", self.client_id, json.dumps(self.stats.as_dict(), ensure_ascii=False))
+
+
+def _lower_priority(nice: int) -> None:
+    """Lower the calling thread's CPU priority by `nice` (Linux: a thread's own nice value; threads it
+    starts inherit it). Elsewhere, or when refused, nothing changes."""
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    thread = threading.get_native_id()
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + nice)
+
+
+def _process_at_first_chance(messages: list[Any]) -> ingest.Result:
+    """ingest.process in a transaction begun (BEGIN IMMEDIATE: SQLite's write lock) as soon as the lock is
+    free: this connection does not wait inside SQLite but asks again every URGENT_LOCK_POLL_S."""
+    connection.ensure_connection()
+    connection.connection.execute("PRAGMA busy_timeout = 0")  # cheap; the connection may be new
+    deadline = time.monotonic() + URGENT_LOCK_PATIENCE_S
+    while True:
+        try:
+            with transaction.atomic():
+                return ingest.process(messages)
+        except OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(URGENT_LOCK_POLL_S)
 
 
 def _looks_urgent(topic: str, payload: bytes | bytearray) -> bool:

@@ -7,6 +7,8 @@ process (see test_mqtt_reliability.py for why) on both databases."""
 from __future__ import annotations
 
 import json
+import os
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -296,3 +298,68 @@ def test_the_buffered_reader_hands_paho_every_whole_packet_of_a_chunk_and_waits_
     client.loop_read()
     assert received == [b'{"n": %d}' % i for i in range(5)]
     assert client._sock.calls == 2
+
+
+def test_the_events_lanes_bulk_threads_run_at_a_lower_cpu_priority_and_no_other_thread_does():
+    from yanglao.monitoring.mqtt import EVENTS_NICE, _lower_priority
+
+    here = threading.get_native_id()
+    before = os.getpriority(os.PRIO_PROCESS, here)
+    seen = {}
+
+    def bulk():
+        _lower_priority(EVENTS_NICE)
+        seen["bulk"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        inherited = threading.Thread(
+            target=lambda: seen.update(child=os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        )
+        inherited.start()
+        inherited.join()
+
+    thread = threading.Thread(target=bulk)
+    thread.start()
+    thread.join()
+    assert seen == {"bulk": before + EVENTS_NICE, "child": before + EVENTS_NICE}
+    assert os.getpriority(os.PRIO_PROCESS, here) == before  # this thread, and so the process, unchanged
+    assert IngestWorker(url=URL).nice == EVENTS_NICE
+    assert IngestWorker(url=URL, lane="alarms").nice == 0
+
+
+@pytest.mark.django_db
+def test_an_urgent_write_on_sqlite_asks_for_the_lock_again_at_once_and_gives_up_only_on_other_errors(
+    monkeypatch,
+):
+    from django.db import connection
+
+    from yanglao.monitoring import mqtt
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's write lock only: PostgreSQL writers do not queue on one lock")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA busy_timeout")
+        usual = cursor.fetchone()[0]
+    attempts, sleeps = [], []
+
+    def locked_twice(messages, **kw):
+        attempts.append(connection.in_atomic_block)
+        if len(attempts) <= 2:
+            raise OperationalError("database is locked")
+        return ingest.Result(received=len(messages), stored=len(messages))
+
+    monkeypatch.setattr(ingest, "process", locked_twice)
+    monkeypatch.setattr(mqtt.time, "sleep", sleeps.append)
+    result = mqtt._process_at_first_chance([{"id": "x"}])
+    assert result.stored == 1 and len(attempts) == 3 and sleeps == [mqtt.URGENT_LOCK_POLL_S] * 2
+    assert all(attempts)  # each try inside its own transaction, begun (the lock taken) before processing
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA busy_timeout")
+        assert cursor.fetchone()[0] == 0  # no waiting inside SQLite on this connection
+        cursor.execute(f"PRAGMA busy_timeout = {int(usual)}")  # the suite's other tests share it
+
+    def broken(messages, **kw):
+        raise OperationalError("no such table: monitoring_reading")
+
+    monkeypatch.setattr(ingest, "process", broken)
+    with pytest.raises(OperationalError, match="no such table"):
+        mqtt._process_at_first_chance([{"id": "y"}])
+    assert len(sleeps) == 2
