@@ -109,9 +109,14 @@ URGENT_NATIVE = re.compile(rb'"type"\s*:\s*"(?:sos|fall|smoke|gas)"')
 TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 # MQTT v5 reason code 142: another client connected with our client id.
 SESSION_TAKEN_OVER = 142
-# How much lower the CPU priority of the events lane's bulk threads is (nice): the alarm lane, the urgent
-# threads, the web server that pushes to the consoles and the broker go first when the cores are busy.
+# CPU priorities (nice values, added to the thread's own) when the cores are busy. The events lane's bulk
+# threads step back, so that the broker and the web server that pushes to the consoles go first; the
+# threads that carry an SOS (the alarm lane's, and the urgent threads) step forward, ahead of the
+# database's own processes too. Stepping forward needs CAP_SYS_NICE (root, or the service manager's
+# Nice=/AmbientCapabilities=, docs/deployment.md); without it the worker says so once and runs at the
+# usual priority.
 EVENTS_NICE = 5
+URGENT_NICE = -10
 # On SQLite the urgent threads ask for the write lock every millisecond, instead of SQLite's own waiting
 # (sleeps growing to 100 ms), so that an SOS is written as soon as the bulk batch being written commits.
 URGENT_LOCK_POLL_S = 0.001
@@ -302,7 +307,7 @@ class IngestWorker:
         self.retry_seconds = retry_seconds
         self.log_every = log_every
         self.session_expiry = session_expiry
-        self.nice = (0 if self.alarms_only else EVENTS_NICE) if nice is None else nice
+        self.nice = (URGENT_NICE if self.alarms_only else EVENTS_NICE) if nice is None else nice
         self._local = threading.local()  # .urgent: whether this thread is an urgent processing thread
         self._network_niced = False
         self.client_id = CLIENT_PREFIX + name
@@ -355,9 +360,9 @@ class IngestWorker:
                 "broker %s:%s refused %s: %s", self.broker.host, self.broker.port, self.client_id, reason
             )
             return
-        if not self._network_niced:  # paho's network thread calls this: it reads the bulk stream
+        if not self._network_niced:  # paho's network thread calls this
             self._network_niced = True
-            _lower_priority(self.nice)
+            _change_priority(self.nice)
         with self._cond:
             self._connection += 1
         self.stats.connects += 1
@@ -623,8 +628,7 @@ class IngestWorker:
             (self._urgent, self._urgent_cond, 0.0) if urgent else (self._inbox, self._cond, self.wait)
         )
         self._local.urgent = urgent
-        if not urgent:
-            _lower_priority(self.nice)
+        _change_priority(URGENT_NICE if urgent else self.nice)
         try:
             while (batch := self._take(inbox, cond, wait)) is not None:
                 self._handle(batch)
@@ -788,14 +792,27 @@ class IngestWorker:
         log.info("%s retired: %s", self.client_id, json.dumps(self.stats.as_dict(), ensure_ascii=False))
 
 
-def _lower_priority(nice: int) -> None:
-    """Lower the calling thread's CPU priority by `nice` (Linux: a thread's own nice value; threads it
-    starts inherit it). Elsewhere, or when refused, nothing changes."""
-    if nice <= 0 or not hasattr(os, "setpriority"):
+_refused_priority = False
+
+
+def _change_priority(nice: int) -> None:
+    """Add `nice` to the calling thread's nice value (Linux: each thread has its own; threads it starts
+    inherit it): positive steps back, negative steps forward. Elsewhere nothing changes; when stepping
+    forward is not permitted, the first refusal is logged."""
+    global _refused_priority
+    if not nice or not hasattr(os, "setpriority"):
         return
     thread = threading.get_native_id()
-    with contextlib.suppress(OSError):
+    try:
         os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + nice)
+    except OSError as error:
+        if not _refused_priority:
+            _refused_priority = True
+            log.warning(
+                "could not raise the CPU priority of the threads that carry SOS messages (%s): without "
+                "CAP_SYS_NICE an SOS waits for its share of busy cores (docs/deployment.md)",
+                error,
+            )
 
 
 def _process_at_first_chance(messages: list[Any]) -> ingest.Result:

@@ -300,15 +300,15 @@ def test_the_buffered_reader_hands_paho_every_whole_packet_of_a_chunk_and_waits_
     assert client._sock.calls == 2
 
 
-def test_the_events_lanes_bulk_threads_run_at_a_lower_cpu_priority_and_no_other_thread_does():
-    from yanglao.monitoring.mqtt import EVENTS_NICE, _lower_priority
+def test_the_events_lanes_bulk_threads_step_back_in_cpu_priority_and_no_other_thread_does():
+    from yanglao.monitoring.mqtt import EVENTS_NICE, URGENT_NICE, _change_priority
 
     here = threading.get_native_id()
     before = os.getpriority(os.PRIO_PROCESS, here)
     seen = {}
 
     def bulk():
-        _lower_priority(EVENTS_NICE)
+        _change_priority(EVENTS_NICE)
         seen["bulk"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
         inherited = threading.Thread(
             target=lambda: seen.update(child=os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
@@ -322,7 +322,7 @@ def test_the_events_lanes_bulk_threads_run_at_a_lower_cpu_priority_and_no_other_
     assert seen == {"bulk": before + EVENTS_NICE, "child": before + EVENTS_NICE}
     assert os.getpriority(os.PRIO_PROCESS, here) == before  # this thread, and so the process, unchanged
     assert IngestWorker(url=URL).nice == EVENTS_NICE
-    assert IngestWorker(url=URL, lane="alarms").nice == 0
+    assert IngestWorker(url=URL, lane="alarms").nice == URGENT_NICE < 0
 
 
 @pytest.mark.django_db
@@ -363,3 +363,32 @@ def test_an_urgent_write_on_sqlite_asks_for_the_lock_again_at_once_and_gives_up_
     with pytest.raises(OperationalError, match="no such table"):
         mqtt._process_at_first_chance([{"id": "y"}])
     assert len(sleeps) == 2
+
+
+def test_the_threads_that_carry_an_sos_step_forward_or_say_once_that_they_may_not(monkeypatch, caplog):
+    from yanglao.monitoring import mqtt
+
+    seen = {}
+
+    def urgent():
+        thread = threading.get_native_id()
+        before = os.getpriority(os.PRIO_PROCESS, thread)
+        mqtt._change_priority(mqtt.URGENT_NICE)
+        seen["change"] = os.getpriority(os.PRIO_PROCESS, thread) - before
+
+    thread = threading.Thread(target=urgent)
+    thread.start()
+    thread.join()
+    may = os.geteuid() == 0  # or CAP_SYS_NICE, which this test does not look for
+    if may:
+        assert seen["change"] == mqtt.URGENT_NICE
+    monkeypatch.setattr(mqtt, "_refused_priority", False)
+
+    def refuse(*args):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(mqtt.os, "setpriority", refuse)
+    mqtt._change_priority(mqtt.URGENT_NICE)
+    mqtt._change_priority(mqtt.URGENT_NICE)
+    warnings = [r for r in caplog.records if "could not raise the CPU priority" in r.getMessage()]
+    assert len(warnings) == 1 and "CAP_SYS_NICE" in warnings[0].getMessage()
