@@ -233,7 +233,9 @@ def role_worker(spec: dict[str, Any]) -> None:
 
     _django()
     from yanglao.monitoring import ingest
-    from yanglao.monitoring.mqtt import IngestWorker
+    from yanglao.monitoring.mqtt import IngestWorker, freeze_loaded_objects
+
+    freeze_loaded_objects()  # as the command does
 
     worker = IngestWorker(
         url=spec["url"],

@@ -370,16 +370,19 @@ def raise_or_fold(
     detail: dict[str, Any] | None = None,
     summary: str = "",
     actor: str = "ingest",
+    fold_first: bool = True,
 ) -> tuple[Alarm | None, bool]:
     """One open alarm per situation: count this occurrence on the open one, or raise a new one. Returns
     (the new alarm or None, whether it was folded). Safe against a concurrent raise of the same situation
-    (the partial unique index decides; the loser folds)."""
-    for _attempt in range(2):
-        folded = Alarm.objects.filter(situation=situation, status__in=OPEN_ALARM_STATUSES).update(
-            message_count=F("message_count") + count, last_at=Greatest(F("last_at"), last_at)
-        )
-        if folded:
-            return None, True
+    (the partial unique index decides; the loser folds). fold_first=False: the caller has just tried the
+    fold in this transaction (fold_into_open), so it is tried again only after losing such a race."""
+    for attempt in range(2):
+        if fold_first or attempt:
+            folded = Alarm.objects.filter(situation=situation, status__in=OPEN_ALARM_STATUSES).update(
+                message_count=F("message_count") + count, last_at=Greatest(F("last_at"), last_at)
+            )
+            if folded:
+                return None, True
         try:
             with transaction.atomic():
                 alarm = Alarm.objects.create(
@@ -511,6 +514,7 @@ def process(raw: Sequence[Any], *, received_at: datetime | None = None) -> Resul
                 device_id=situation.device.id,
                 count=situation.count,
                 detail={**situation.detail, "message_id": situation.first.message_id},
+                fold_first=False,  # fold_into_open found no open alarm for it just now
             )
             if alarm is not None:
                 result.raised.append(alarm.pk)

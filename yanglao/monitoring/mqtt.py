@@ -67,6 +67,7 @@ time). SIGTERM/SIGINT: stop taking new deliveries
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -790,6 +791,13 @@ class IngestWorker:
         ending.SessionExpiryInterval = 0
         self._disconnect(ending)
         log.info("%s retired: %s", self.client_id, json.dumps(self.stats.as_dict(), ensure_ascii=False))
+
+
+def freeze_loaded_objects() -> None:
+    """Django and the modules loaded so far live as long as the worker: the garbage collector's full passes
+    need not scan them again each time (a pause in the alarm lane is a late SOS)."""
+    gc.collect()
+    gc.freeze()
 
 
 _refused_priority = False

@@ -23,7 +23,13 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from yanglao.monitoring.mqtt import DEFAULT_GROUP, DEFAULT_URL, LANE_TOPICS, IngestWorker
+from yanglao.monitoring.mqtt import (
+    DEFAULT_GROUP,
+    DEFAULT_URL,
+    LANE_TOPICS,
+    IngestWorker,
+    freeze_loaded_objects,
+)
 
 log = logging.getLogger("yanglao.monitoring.mqtt")
 CHILD_RESTART_S = 1.0
@@ -148,6 +154,7 @@ class Command(BaseCommand):
                     f"{worker.client_id} retired: {worker.stats.stored} message(s) stored on the way out"
                 )
             return
+        freeze_loaded_objects()
         if len(workers) == 1:
             if options["with_parent"]:
                 threading.Thread(target=self._stop_with_parent, args=(workers[0],), daemon=True).start()
