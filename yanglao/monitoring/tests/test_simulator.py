@@ -60,17 +60,24 @@ def test_prepare_without_elders_says_so(db):
 
 
 class Subscriber:
-    """A plain MQTT subscriber that keeps what arrives on the device topics."""
+    """A plain MQTT subscriber that keeps what arrives on the device topics (events and alarms), and on
+    which of the two each message came."""
 
     def __init__(self) -> None:
         import paho.mqtt.client as mqtt
 
         self.received: list[dict] = []
+        self.topic_of: dict[str, str] = {}
         self.ready = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-sim-{time.time_ns()}")
-        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe("yanglao/v1/devices/+/events", qos=1)
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe("yanglao/v1/devices/+/+", qos=1)
         self.client.on_subscribe = lambda *a: self.ready.set()
-        self.client.on_message = lambda c, u, m: self.received.append(json.loads(m.payload))
+        self.client.on_message = self._keep
+
+    def _keep(self, client, userdata, message) -> None:
+        body = json.loads(message.payload)
+        self.topic_of[body["id"]] = message.topic.rsplit("/", 1)[1]
+        self.received.append(body)
 
     def __enter__(self):
         self.client.connect("127.0.0.1", 1883)
@@ -98,6 +105,11 @@ def test_publish_sends_valid_messages_at_the_rate_all_acknowledged_and_received(
     assert report["failed"] == 0 and report["acked"] == report["sent"] == len(mine)
     assert 260 <= report["sent"] <= 360 and 160 <= report["rate"] <= 230
     assert report["sos"] == 3 == sum(m["type"] == "sos" for m in mine)
+    # Instant alarms on the alarms topic, the rest on the events topic, as the device contract asks.
+    assert {(m["type"] == "sos", subscriber.topic_of[m["id"]]) for m in mine} == {
+        (True, "alarms"),
+        (False, "events"),
+    }
     assert len({m["id"] for m in mine}) == len(mine)
     serials = {d.serial for d in made}
     for body in mine:
