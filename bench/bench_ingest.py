@@ -39,8 +39,9 @@ measured.
    (deliveries again, refused with their reason, the broker's dropped count). Alarms: exactly one per elder
    with an SOS, one per elder with a high blood pressure, one per device with a low battery, each counting
    exactly its messages, and no other.
-3. Console latency: uvicorn serving config.asgi (as `yanglao serve` does) and a WebSocket client signed in
-   as the operator (session cookie), the same workers. PROBES SOS messages from PROBES homes that sent
+3. Console latency: uvicorn serving config.asgi (as `yanglao serve` does, at the priority its systemd unit
+   gives it, WEB_NICE) and a WebSocket client signed in as the operator (session cookie), the same
+   workers. PROBES SOS messages from PROBES homes that sent
    nothing before, on their alarms topic, on a fixed schedule every --probe-gap-ms (never waiting for the
    previous one), each timed from just before publish() to the WebSocket frame that announces its alarm:
    idle, then from PROBES other homes while a background publisher sends the mix of step 2 at LOAD_SHARE of
@@ -108,6 +109,7 @@ PUBLISH_INFLIGHT = 2000
 # batches pay for loading translations, the device cache and the first connections (seconds), which
 # belongs to its start, not to its sustained rate.
 WARM_HOMES = 100
+WEB_NICE = -5  # the web server's priority in its systemd unit (docs/deployment.md)
 BASELINE_TOPIC = "yanglao/v1/devices/+/+"  # the events and the alarms of every device
 WARM_MESSAGES = 5000
 
@@ -1121,6 +1123,8 @@ def start_web(env: dict[str, str]) -> tuple[subprocess.Popen, int]:
         "warning",
     ]
     process = subprocess.Popen(command, env=env, cwd=ROOT)  # noqa: S603 (our interpreter, uvicorn)
+    with contextlib.suppress(OSError):  # as the web server's unit (docs/deployment.md) has it: Nice=-5
+        os.setpriority(os.PRIO_PROCESS, process.pid, WEB_NICE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

@@ -78,6 +78,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
@@ -529,6 +530,10 @@ class IngestWorker:
             try:
                 if urgent and connection.vendor == "sqlite":
                     return _process_at_first_chance(messages)
+                if urgent:
+                    self._local.database_process = _step_forward_database(
+                        getattr(self._local, "database_process", None)
+                    )
                 return ingest.process(messages)
             except TRANSIENT_DB_ERRORS as error:
                 if not self._database_pause(error, len(messages)):
@@ -821,6 +826,33 @@ def _change_priority(nice: int) -> None:
                 "CAP_SYS_NICE an SOS waits for its share of busy cores (docs/deployment.md)",
                 error,
             )
+
+
+LOCAL_HOSTS = ("", "localhost", "127.0.0.1", "::1")
+
+
+def _step_forward_database(done_for: Any) -> Any:
+    """On PostgreSQL on this machine, give the server process behind this thread's connection the urgent
+    threads' priority too: an SOS's statements would otherwise wait for the cores behind the bulk
+    batches' (the same CAP_SYS_NICE). Done once per connection: returns the connection it was done for."""
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw is done_for or connection.vendor != "postgresql":
+        return raw
+    host = str(connection.settings_dict.get("HOST") or "")
+    if host not in LOCAL_HOSTS and not host.startswith("/"):  # a path: a Unix socket, this machine
+        return raw  # another machine's process ids mean nothing here
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        name = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return raw  # not visible from here (another container): leave it
+    if name.startswith("postgres"):
+        with contextlib.suppress(OSError):  # refused: the worker has said so for its own threads
+            os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, pid) + URGENT_NICE)
+    return raw
 
 
 def _process_at_first_chance(messages: list[Any]) -> ingest.Result:

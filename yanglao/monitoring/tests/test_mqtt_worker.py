@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import paho.mqtt.client as paho
 import pytest
@@ -392,3 +393,34 @@ def test_the_threads_that_carry_an_sos_step_forward_or_say_once_that_they_may_no
     mqtt._change_priority(mqtt.URGENT_NICE)
     warnings = [r for r in caplog.records if "could not raise the CPU priority" in r.getMessage()]
     assert len(warnings) == 1 and "CAP_SYS_NICE" in warnings[0].getMessage()
+
+
+@pytest.mark.django_db
+def test_an_sos_connection_to_a_local_postgresql_steps_its_server_process_forward_once(monkeypatch):
+    from django.db import connection
+
+    from yanglao.monitoring import mqtt
+
+    if connection.vendor != "postgresql":
+        assert mqtt._step_forward_database(None) is connection.connection  # nothing to do on SQLite
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    if not Path(f"/proc/{pid}").exists():
+        pytest.skip("PostgreSQL's processes are not visible from here (another machine or container)")
+    before = os.getpriority(os.PRIO_PROCESS, pid)
+    done = mqtt._step_forward_database(None)
+    assert done is connection.connection
+    if os.geteuid() == 0:
+        assert os.getpriority(os.PRIO_PROCESS, pid) == before + mqtt.URGENT_NICE
+    assert mqtt._step_forward_database(done) is done  # once per connection
+    assert os.getpriority(os.PRIO_PROCESS, pid) == (
+        before + mqtt.URGENT_NICE if os.geteuid() == 0 else before
+    )
+
+    moved = []
+    monkeypatch.setattr(mqtt.os, "setpriority", lambda *a: moved.append(a))
+    monkeypatch.setitem(connection.settings_dict, "HOST", "db.city.example")
+    mqtt._step_forward_database(None)
+    assert moved == []  # another machine's process ids mean nothing here
