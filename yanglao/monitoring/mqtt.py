@@ -530,10 +530,9 @@ class IngestWorker:
             try:
                 if urgent and connection.vendor == "sqlite":
                     return _process_at_first_chance(messages)
-                if urgent:
-                    self._local.database_process = _step_forward_database(
-                        getattr(self._local, "database_process", None)
-                    )
+                self._local.database_process = _database_priority(
+                    getattr(self._local, "database_process", None), URGENT_NICE if urgent else self.nice
+                )
                 return ingest.process(messages)
             except TRANSIENT_DB_ERRORS as error:
                 if not self._database_pause(error, len(messages)):
@@ -831,13 +830,14 @@ def _change_priority(nice: int) -> None:
 LOCAL_HOSTS = ("", "localhost", "127.0.0.1", "::1")
 
 
-def _step_forward_database(done_for: Any) -> Any:
-    """On PostgreSQL on this machine, give the server process behind this thread's connection the urgent
-    threads' priority too: an SOS's statements would otherwise wait for the cores behind the bulk
-    batches' (the same CAP_SYS_NICE). Done once per connection: returns the connection it was done for."""
+def _database_priority(done_for: Any, nice: int) -> Any:
+    """On PostgreSQL on this machine, change the priority of the server process behind this thread's
+    connection as the thread's own (`nice`): an SOS's statements step forward with it, and the bulk
+    batches' statements step back, or the SOS would wait for the cores behind them (the same
+    CAP_SYS_NICE). Done once per connection: returns the connection it was done for."""
     connection.ensure_connection()
     raw = connection.connection
-    if raw is done_for or connection.vendor != "postgresql":
+    if raw is done_for or connection.vendor != "postgresql" or not nice:
         return raw
     host = str(connection.settings_dict.get("HOST") or "")
     if host not in LOCAL_HOSTS and not host.startswith("/"):  # a path: a Unix socket, this machine
@@ -851,7 +851,7 @@ def _step_forward_database(done_for: Any) -> Any:
         return raw  # not visible from here (another container): leave it
     if name.startswith("postgres"):
         with contextlib.suppress(OSError):  # refused: the worker has said so for its own threads
-            os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, pid) + URGENT_NICE)
+            os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, pid) + nice)
     return raw
 
 

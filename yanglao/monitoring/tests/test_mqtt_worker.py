@@ -396,13 +396,15 @@ def test_the_threads_that_carry_an_sos_step_forward_or_say_once_that_they_may_no
 
 
 @pytest.mark.django_db
-def test_an_sos_connection_to_a_local_postgresql_steps_its_server_process_forward_once(monkeypatch):
+def test_a_connection_to_a_local_postgresql_moves_its_server_process_with_the_thread_once(monkeypatch):
     from django.db import connection
 
     from yanglao.monitoring import mqtt
 
     if connection.vendor != "postgresql":
-        assert mqtt._step_forward_database(None) is connection.connection  # nothing to do on SQLite
+        assert (
+            mqtt._database_priority(None, mqtt.URGENT_NICE) is connection.connection
+        )  # nothing to do on SQLite
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
@@ -410,11 +412,11 @@ def test_an_sos_connection_to_a_local_postgresql_steps_its_server_process_forwar
     if not Path(f"/proc/{pid}").exists():
         pytest.skip("PostgreSQL's processes are not visible from here (another machine or container)")
     before = os.getpriority(os.PRIO_PROCESS, pid)
-    done = mqtt._step_forward_database(None)
+    done = mqtt._database_priority(None, mqtt.URGENT_NICE)
     assert done is connection.connection
     if os.geteuid() == 0:
         assert os.getpriority(os.PRIO_PROCESS, pid) == before + mqtt.URGENT_NICE
-    assert mqtt._step_forward_database(done) is done  # once per connection
+    assert mqtt._database_priority(done, mqtt.URGENT_NICE) is done  # once per connection
     assert os.getpriority(os.PRIO_PROCESS, pid) == (
         before + mqtt.URGENT_NICE if os.geteuid() == 0 else before
     )
@@ -422,5 +424,5 @@ def test_an_sos_connection_to_a_local_postgresql_steps_its_server_process_forwar
     moved = []
     monkeypatch.setattr(mqtt.os, "setpriority", lambda *a: moved.append(a))
     monkeypatch.setitem(connection.settings_dict, "HOST", "db.city.example")
-    mqtt._step_forward_database(None)
+    mqtt._database_priority(None, mqtt.URGENT_NICE)
     assert moved == []  # another machine's process ids mean nothing here
