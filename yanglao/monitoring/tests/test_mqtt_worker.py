@@ -420,6 +420,9 @@ def test_a_connection_to_a_local_postgresql_moves_its_server_process_with_the_th
     assert os.getpriority(os.PRIO_PROCESS, pid) == (
         before + mqtt.URGENT_NICE if os.geteuid() == 0 else before
     )
+    mqtt._database_priority(None, mqtt.EVENTS_NICE)  # a bulk thread's connection steps back
+    stepped = mqtt.URGENT_NICE + mqtt.EVENTS_NICE
+    assert os.getpriority(os.PRIO_PROCESS, pid) == (before + stepped if os.geteuid() == 0 else before)
 
     moved = []
     monkeypatch.setattr(mqtt.os, "setpriority", lambda *a: moved.append(a))
