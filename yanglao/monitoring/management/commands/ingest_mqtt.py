@@ -1,7 +1,7 @@
 """yanglao ingest_mqtt: consume device telemetry from the MQTT broker into the database (monitoring/mqtt.py).
 
     yanglao ingest_mqtt [--url mqtt://127.0.0.1:1883] [--name 1] [--group yanglao-ingest]
-                        [--lane both|events|alarms] [--batch 1000] [--wait-ms 50] [--window 8000]
+                        [--lane both|events|alarms] [--batch 250] [--wait-ms 50] [--window 2000]
                         [--log-every 60] [--retire]
 
 Run one per core or machine, each with its own --name (its client id and persistent session); workers of
@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from yanglao.monitoring.mqtt import (
+    DEFAULT_BATCH,
     DEFAULT_GROUP,
     DEFAULT_URL,
     LANE_TOPICS,
@@ -106,7 +107,10 @@ class Command(BaseCommand):
             "here and alarms in a child process",
         )
         parser.add_argument(
-            "--batch", type=int, default=1000, help="messages stored per transaction (default 1000)"
+            "--batch",
+            type=int,
+            default=DEFAULT_BATCH,
+            help=f"messages stored per transaction (default {DEFAULT_BATCH})",
         )
         parser.add_argument(
             "--wait-ms", type=int, default=50, help="longest wait for a batch to fill, in ms (default 50)"
