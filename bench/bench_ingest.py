@@ -1202,10 +1202,13 @@ async def probe_series(
             async for raw in ws:
                 now = time.perf_counter()
                 frame = json.loads(raw)
-                alarm = frame.get("alarm") or {}
-                elder = alarm.get("elder_id")
-                if frame.get("event") == "raised" and alarm.get("rule") == "sos" and elder in sent:
-                    received.setdefault(elder, now)
+                alarms = frame.get("alarms") or [frame.get("alarm") or {}]
+                probes = [
+                    a["elder_id"] for a in alarms if a.get("rule") == "sos" and a.get("elder_id") in sent
+                ]
+                if frame.get("event") == "raised" and probes:
+                    for elder in probes:
+                        received.setdefault(elder, now)
                 else:
                     others += 1
 

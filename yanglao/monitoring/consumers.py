@@ -2,6 +2,7 @@
 
     ws/monitoring/alarms/   →  {"event": "hello", "groups": [...], "t": <server ms>}
                             →  {"event": "raised" | "changed", "action": "...", "alarm": {...}}
+                            →  {"event": ..., "action": ..., "alarms": [{...}, ...]}  (several at once)
     {"action": "ping", "t": <client ms>}  →  {"event": "pong", "t": <server ms>, "echo": <client ms>}
 
 Each operator joins one group, `alarms.<region code>` of their own region (a superuser: the top of the
@@ -155,9 +156,15 @@ class AlarmConsumer(AsyncJsonWebsocketConsumer):
 
     async def alarm(self, event: dict[str, Any]) -> None:
         """A group message {"type": "alarm", "event": "raised"|"changed", "action": str, "alarms": [...]}:
-        one frame per alarm."""
-        for alarm in event.get("alarms", []):
-            await self.send_json({"event": event["event"], "action": event.get("action", ""), "alarm": alarm})
+        one frame, {"event", "action", "alarm": {...}} for one alarm, {"event", "action", "alarms": [...]}
+        for several (a second's growing counts, a batch's raises): a storm of alarms costs a console one
+        frame a second, not hundreds, and an SOS is not sent behind them."""
+        alarms = event.get("alarms", [])
+        head = {"event": event["event"], "action": event.get("action", "")}
+        if len(alarms) == 1:
+            await self.send_json({**head, "alarm": alarms[0]})
+        elif alarms:
+            await self.send_json({**head, "alarms": alarms})
 
     @classmethod
     async def encode_json(cls, content: Any) -> str:

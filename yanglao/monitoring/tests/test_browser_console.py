@@ -160,6 +160,17 @@ def test_an_sos_appears_on_the_open_console_and_is_acknowledged_with_one_click(
         expect(page.get_by_test_id("alarm-empty")).to_be_visible()
         shot(page, "console_empty")
 
+        # Several alarms of one batch come in one frame: each gets its row, and the louder its sound.
+        bp = {"systolic": 190, "diastolic": 95, "pulse": 80}
+        both = asgi_server.call(
+            ingest.process,
+            [message("PIR-0001", "heartbeat", battery=5), message("BP-0001", "blood_pressure", data=bp)],
+        )
+        assert len(both.raised) == 2
+        for raised_id in both.raised:
+            expect(page.get_by_test_id(f"alarm-{raised_id}")).to_be_visible(timeout=2000)
+        expect(page.get_by_test_id("console")).to_have_attribute("data-last-alert", "urgent")
+
         # The alarm's page: the elder's card with the map, and the whole history.
         page.goto(f"{asgi_server.url}/monitoring/alarms/{alarm_id}/")
         expect(page.get_by_test_id("elder-map")).to_have_attribute("data-ready", "1")

@@ -189,6 +189,26 @@ def test_a_change_to_an_alarm_is_pushed_with_its_new_status(live_cast, devices):
     assert changed["alarm"]["status"] == "acknowledged" and changed["alarm"]["status_label"] == "已响应"
 
 
+def test_several_alarms_at_once_reach_a_console_as_one_frame_and_one_alone_as_before(live_cast, devices):
+    async def run():
+        socket = consumer(live_cast.community_worker)
+        await socket.connect()
+        await sync_to_async(ingest.process)([message("SOS-0001", "sos"), message("SMK-0001", "smoke")])
+        together = await socket.receive()
+        quiet = await socket.silent()
+        await sync_to_async(ingest.process)(
+            [message("BP-0001", "blood_pressure", data={"systolic": 190, "diastolic": 95, "pulse": 80})]
+        )
+        alone = await socket.receive()
+        await socket.close()
+        return together, quiet, alone
+
+    together, quiet, alone = async_to_sync(run)()
+    assert together["event"] == "raised" and "alarm" not in together
+    assert sorted(a["rule"] for a in together["alarms"]) == ["smoke", "sos"] and quiet
+    assert alone["event"] == "raised" and alone["alarm"]["rule"] == "blood_pressure" and "alarms" not in alone
+
+
 def test_a_batch_sends_one_group_message_per_group_of_the_regions_it_concerns():
     home = {"id": 1, "region": HOME_COMMUNITY}
     neighbour = {"id": 2, "region": HOME_COMMUNITY[:9] + "002"}

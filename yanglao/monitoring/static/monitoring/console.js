@@ -308,9 +308,15 @@
         if (m.t) clockOffset = m.t - Date.now();
         return;
       }
-      if (!m.alarm) return;
-      var isNew = upsert(m.alarm, m.event === "raised");
-      if (isNew && m.event === "raised") play(m.alarm.severity);
+      // One alarm ("alarm"), or several at once ("alarms": a second's growing counts, a batch's raises).
+      var list = m.alarms || (m.alarm ? [m.alarm] : []);
+      if (!list.length) return;
+      var raised = m.event === "raised";
+      var loud = null;
+      list.forEach(function (a) {
+        if (upsert(a, raised) && raised && (!loud || a.severity_rank < PATTERNS_RANK[loud])) loud = a.severity;
+      });
+      if (loud) play(loud);
       afterChange();
     };
     socket.onclose = function () {
