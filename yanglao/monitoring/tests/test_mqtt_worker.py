@@ -429,3 +429,37 @@ def test_a_connection_to_a_local_postgresql_moves_its_server_process_with_the_th
     monkeypatch.setitem(connection.settings_dict, "HOST", "db.city.example")
     mqtt._database_priority(None, mqtt.URGENT_NICE)
     assert moved == []  # another machine's process ids mean nothing here
+
+
+def session_present(client_id: str) -> bool:
+    """Whether the broker still keeps a session for this client id (a connect without a clean start)."""
+    client = make_client(broker_from_url(URL), client_id)
+    answered = {}
+    client.on_connect = lambda c, u, flags, reason, p: answered.update(present=flags.session_present)
+    client.connect("127.0.0.1", 1883, clean_start=False)
+    client.loop_start()
+    wait_for(lambda: "present" in answered, 10, "the broker's CONNACK")
+    client.disconnect()
+    client.loop_stop()
+    return answered["present"]
+
+
+def test_retiring_a_worker_stores_what_the_broker_held_for_each_lane_and_ends_both_sessions(
+    worker, publish, run_id
+):
+    for serial, kind in ((f"{run_id}-SOS", "sos_button"), (f"{run_id}-PIR", "motion_sensor")):
+        Device.objects.create(kind=kind, vendor="t", serial=serial, region_id=HOME_COMMUNITY)
+    for lane in ("events", "alarms"):  # both sessions subscribed, then stopped: the broker keeps for them
+        worker(lane=lane).stop()
+    publish(alarm_topic(f"{run_id}-SOS"), native(f"{run_id}-SOS", f"{run_id}-sos", "sos"))
+    for n in range(2):
+        publish(device_topic(f"{run_id}-PIR"), native(f"{run_id}-PIR", f"{run_id}-m{n}", "motion"))
+    stored, ids = {}, []
+    for lane in ("events", "alarms"):
+        leaving = IngestWorker(url=URL, lane=lane, name=f"w{run_id}", group=f"yanglao-test-{run_id}")
+        leaving.retire(idle_seconds=1.0, timeout=30)
+        stored[lane] = leaving.stats.stored
+        ids.append(leaving.client_id)
+    assert stored == {"events": 2, "alarms": 1}
+    assert Reading.objects.filter(message_id__startswith=run_id).count() == 3
+    assert [session_present(client_id) for client_id in ids] == [False, False]
