@@ -283,7 +283,6 @@ class IngestWorker:
         retry_seconds: float = 2.0,
         log_every: float = 60.0,
         session_expiry: int = SESSION_NEVER_EXPIRES,
-        nice: int | None = None,
     ) -> None:
         if not name or any(c in name for c in "+#/ "):
             raise ValueError("the worker name must be non-empty, without spaces, '/', '+' or '#'")
@@ -313,7 +312,7 @@ class IngestWorker:
         self.retry_seconds = retry_seconds
         self.log_every = log_every
         self.session_expiry = session_expiry
-        self.nice = (URGENT_NICE if self.alarms_only else EVENTS_NICE) if nice is None else nice
+        self.nice = URGENT_NICE if self.alarms_only else EVENTS_NICE  # this lane's bulk and network threads
         self._local = threading.local()  # .urgent: whether this thread is an urgent processing thread
         self._network_niced = False
         self.client_id = CLIENT_PREFIX + name
