@@ -830,6 +830,29 @@ def _change_priority(nice: int) -> None:
             )
 
 
+AUTOGROUP_SETTING = Path("/proc/sys/kernel/sched_autogroup_enabled")
+
+
+def warn_if_priorities_are_grouped_away() -> bool:
+    """Log a WARNING when the kernel groups processes by session before it looks at their priority
+    (autogroup, on by default in Debian's and Ubuntu's kernels). Then the cores are shared out between
+    sessions first, and every systemd service, and every PostgreSQL server process (each begins a session
+    of its own), is a session: the nice values above order only this worker's own threads, and an SOS
+    waits for its share behind the broker's and the database's bulk work. docs/deployment.md turns it
+    off. Returns whether it warned."""
+    try:
+        grouped = AUTOGROUP_SETTING.read_text().strip() == "1"
+    except OSError:
+        return False  # no such setting (a kernel without autogroup, or not Linux): nothing to say
+    if grouped:
+        log.warning(
+            "kernel.sched_autogroup_enabled is 1: the kernel shares the cores between sessions before it "
+            "looks at priorities, so the SOS threads step ahead of this worker's bulk threads only, not of "
+            "the database's or the broker's; set it to 0 (docs/deployment.md, 'CPU priority')"
+        )
+    return grouped
+
+
 LOCAL_HOSTS = ("", "localhost", "127.0.0.1", "::1")
 
 

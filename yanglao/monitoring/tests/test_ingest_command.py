@@ -19,6 +19,7 @@ from django.conf import settings
 
 from yanglao.core.testing import require_service
 from yanglao.monitoring.management.commands import ingest_mqtt
+from yanglao.monitoring.mqtt import AUTOGROUP_SETTING
 from yanglao.monitoring.tests.test_mqtt_reliability import end_session, wait_for
 
 pytestmark = pytest.mark.services
@@ -105,6 +106,9 @@ def test_both_lanes_start_and_the_alarm_lane_is_started_again_when_it_ends(comma
     wait_for(lambda: command.count(" subscribed to ") >= 2, 30, "both lanes to subscribe", command.log)
     assert command.count("$share/yanglao-test-") >= 2
     assert command.count("/yanglao/v1/devices/+/alarms") >= 1
+    # This machine's scheduler setting, said once for both lanes when it defeats their priorities.
+    grouped = AUTOGROUP_SETTING.exists() and AUTOGROUP_SETTING.read_text().strip() == "1"
+    assert command.count("kernel.sched_autogroup_enabled is 1") == int(grouped)
     first = command.child()
     os.kill(first, signal.SIGKILL)
     wait_for(lambda: command.count("the alarm lane ended") == 1, 10, "the parent to notice", command.log)

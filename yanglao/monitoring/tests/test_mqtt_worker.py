@@ -395,6 +395,25 @@ def test_the_threads_that_carry_an_sos_step_forward_or_say_once_that_they_may_no
     assert len(warnings) == 1 and "CAP_SYS_NICE" in warnings[0].getMessage()
 
 
+@pytest.mark.parametrize(("setting", "warned"), [("1\n", True), ("0\n", False), (None, False)])
+def test_the_worker_warns_when_the_kernel_groups_processes_before_their_priorities(
+    monkeypatch, caplog, tmp_path, setting, warned
+):
+    from yanglao.monitoring import mqtt
+
+    path = tmp_path / "sched_autogroup_enabled"  # absent when the kernel has no such setting
+    if setting is not None:
+        path.write_text(setting)
+    monkeypatch.setattr(mqtt, "AUTOGROUP_SETTING", path)
+    assert mqtt.warn_if_priorities_are_grouped_away() is warned
+    messages = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    if warned:
+        assert len(messages) == 1
+        assert "kernel.sched_autogroup_enabled is 1" in messages[0] and "set it to 0" in messages[0]
+    else:
+        assert messages == []
+
+
 @pytest.mark.django_db
 def test_a_connection_to_a_local_postgresql_moves_its_server_process_with_the_thread_once(monkeypatch):
     from django.db import connection

@@ -30,6 +30,7 @@ from yanglao.monitoring.mqtt import (
     LANE_TOPICS,
     IngestWorker,
     freeze_loaded_objects,
+    warn_if_priorities_are_grouped_away,
 )
 
 log = logging.getLogger("yanglao.monitoring.mqtt")
@@ -159,6 +160,8 @@ class Command(BaseCommand):
                 )
             return
         freeze_loaded_objects()
+        if not options["with_parent"]:  # the parent has said it for both lanes
+            warn_if_priorities_are_grouped_away()
         if len(workers) == 1:
             if options["with_parent"]:
                 threading.Thread(target=self._stop_with_parent, args=(workers[0],), daemon=True).start()
