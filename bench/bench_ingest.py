@@ -47,6 +47,11 @@ measured.
    then from PROBES other homes while a background publisher sends the mix of step 2 at LOAD_SHARE of the
    rate step 2 measured (after RUN_UP seconds of it).
 
+The host as docs/deployment.md asks: kernel.sched_autogroup_enabled 0 (with it on, the kernel shares the
+cores between sessions first, and each PostgreSQL server process and each daemon is one: the workers'
+priorities count only among their own threads). The bench sets it for its run when it may (root) and puts
+it back after; --host-as-is leaves it, and a run on a host not set up so says so among its misses.
+
 Printed per database: setup, each figure with its target, CPU per message of the workers' threads, load
 average before and after, and at the end "all targets met" or the misses. --profile: cProfile in the
 workers' processing thread during the sustained run, by stage (it slows the workers: the rate of such a
@@ -54,7 +59,7 @@ run is not the benchmark's figure).
 
     YANGLAO_ENV=test .venv/bin/python bench/bench_ingest.py [--households N] [--messages N] [--workers N]
         [--rate N] [--batch N] [--wait-ms N] [--baseline N] [--probes N] [--probe-gap-ms N]
-        [--broker URL] [--redis URL] [--profile] [--pg URL | --no-pg] [--no-sqlite]
+        [--broker URL] [--redis URL] [--profile] [--host-as-is] [--pg URL | --no-pg] [--no-sqlite]
 """
 
 from __future__ import annotations
@@ -69,6 +74,7 @@ import pickle
 import random
 import secrets
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -101,6 +107,9 @@ DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/11"
 BROKER_CONF = ROOT / "config" / "mosquitto" / "yanglao.conf"
 BROKER_PID = Path("/tmp/yanglao-mosquitto.pid")  # noqa: S108 (the pid_file of yanglao.conf)
+# docs/deployment.md turns the kernel's autogroup off: with it on, every session (each systemd service,
+# each PostgreSQL server process) gets an equal share of the cores before any nice value counts.
+AUTOGROUP = Path("/proc/sys/kernel/sched_autogroup_enabled")
 CITY = "1201"
 SOS_EVERY = 400  # one message in 400 is an SOS (0.25 %)
 LOW_BATTERY_SHARE = 0.02
@@ -140,6 +149,12 @@ def arguments() -> argparse.Namespace:
         "--profile",
         action="store_true",
         help="cProfile the workers' processing thread during the sustained run (it slows them)",
+    )
+    parser.add_argument(
+        "--host-as-is",
+        action="store_true",
+        help="leave kernel.sched_autogroup_enabled as it is (the run then says it measured a host not "
+        "set up as docs/deployment.md asks)",
     )
     parser.add_argument("--role", choices=["worker", "publisher", "baseline"], help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
@@ -640,6 +655,7 @@ def stage(args: argparse.Namespace) -> dict[str, Any]:
     env = dict(os.environ)
     env["REDIS_URL"] = args.redis  # the workers push to the consoles through it (as in production)
     figures["broker"] = broker_check(args.broker)
+    figures["host"] = host_check()
     say(f"  [{vendor}] broker: {figures['broker']['text']}")
 
     # The baseline first: while it runs no ingest worker may take the messages too.
@@ -774,6 +790,41 @@ def expectations(messages: list[tuple[str, bytes]], devices: list[Any]) -> dict[
         if body.get("battery") is not None and body["battery"] <= low:
             battery[body["serial"]] += 1
     return {"ids": ids, "by_type": dict(by_type), "alarms": dict(alarms), "battery": dict(battery)}
+
+
+@contextlib.contextmanager
+def host_as_deployed(leave_it: bool) -> Any:
+    """The host setting docs/deployment.md asks for (kernel.sched_autogroup_enabled = 0), for the run only
+    and put back after, when this process may change it (root); yields what it did, for the output."""
+    try:
+        before = AUTOGROUP.read_text().strip()
+    except OSError:
+        yield "the kernel has no autogroup setting"
+        return
+    if before == "0":
+        yield "kernel.sched_autogroup_enabled 0, as docs/deployment.md asks"
+        return
+    if leave_it:
+        yield "kernel.sched_autogroup_enabled 1, left as it is (--host-as-is)"
+        return
+    try:
+        AUTOGROUP.write_text("0")
+    except OSError as error:
+        yield f"kernel.sched_autogroup_enabled 1: could not set it to 0 for the run ({error})"
+        return
+    try:
+        yield "kernel.sched_autogroup_enabled 0 for the run, as docs/deployment.md asks (it was 1; put back after)"
+    finally:
+        AUTOGROUP.write_text(before)
+
+
+def host_check() -> dict[str, Any]:
+    """What the child measured on: the setting as it is now (the parent set it up before the children)."""
+    try:
+        grouped = AUTOGROUP.read_text().strip() == "1"
+    except OSError:
+        grouped = False
+    return {"autogroup": grouped}
 
 
 def broker_check(url: str) -> dict[str, Any]:
@@ -1452,6 +1503,12 @@ def report(figures: dict[str, Any], label: str) -> list[str]:
     print(f"broker: {figures['broker']['text']}")
     if not figures["broker"]["shipped"]:
         misses.append(f"{label}: the broker is not run from {BROKER_CONF.relative_to(ROOT)}")
+    if figures["host"]["autogroup"]:
+        print(
+            "host: !!! kernel.sched_autogroup_enabled is 1, not 0 as docs/deployment.md asks: the "
+            "workers' priorities count only among their own threads !!!"
+        )
+        misses.append(f"{label}: measured with kernel.sched_autogroup_enabled 1")
     mix = ", ".join(f"{v:,} {k}" for k, v in sorted(s["by_type"].items(), key=lambda kv: -kv[1]))
     pub = s["publish"]
     pace = "flat out" if not options["rate"] else f"paced at {options['rate']:,.0f} msg/s"
@@ -1581,7 +1638,11 @@ def main() -> None:
         f"bench_ingest: {args.households:,} homes, {args.messages:,} messages sustained with {args.workers} "
         f"worker(s), baseline on {args.baseline:,}, {args.probes} SOS probes idle and under load"
     )
-    run_both(args, __file__, child_arguments(args), report)
+    # SIGTERM as Ctrl-C: the host setting is put back on the way out either way.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    with host_as_deployed(args.host_as_is) as host:
+        print(f"host: {host}")
+        run_both(args, __file__, child_arguments(args), report)
 
 
 if __name__ == "__main__":
