@@ -77,6 +77,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -106,6 +107,7 @@ RECONNECT_MAX_S = 1.0
 SESSION_NEVER_EXPIRES = 0xFFFFFFFF
 MAX_RECEIVE_MAXIMUM = 65535
 WINDOW_BATCHES = 8
+READ_PAUSE_S = 0.05  # at most this long between paho's turns while the inbox is full
 # Messages stored per transaction. 250, not more: on SQLite an SOS waits for the write lock until the batch
 # being written commits. bench/bench_ingest.py on SQLite: batches of 1,000 stored no faster (9,024 against
 # 9,150 msg/s) and an SOS under load took 88 ms at the median instead of 26 ms.
@@ -188,6 +190,8 @@ class BufferedClient(paho.Client):
         self._chunk = b""
         self._chunk_at = 0
         self._may_recv = False
+        # Asked before each new chunk is read; False leaves the bytes in the socket (see IngestWorker).
+        self.room_to_read: Callable[[], bool] | None = None
 
     def _sock_recv(self, bufsize: int) -> bytes:
         if self._chunk_at >= len(self._chunk):
@@ -203,6 +207,10 @@ class BufferedClient(paho.Client):
         return self._chunk[start : self._chunk_at]
 
     def loop_read(self, max_packets: int = 1) -> paho.MQTTErrorCode:
+        if self.room_to_read is not None and not self.room_to_read():
+            # Nothing is left in the chunk: the socket stays readable and paho asks again after it has
+            # sent what is queued (the acknowledgements that make room) and kept the connection alive.
+            return paho.MQTTErrorCode.MQTT_ERR_SUCCESS
         self._may_recv = True
         while True:
             rc = super().loop_read(max_packets)
@@ -341,6 +349,7 @@ class IngestWorker:
     # --- connection ---------------------------------------------------------------------------------
     def _make_client(self) -> BufferedClient:
         client = make_client(self.broker, self.client_id, buffered=True, manual_ack=True)
+        client.room_to_read = self._room_to_read
         assert isinstance(client, BufferedClient)
         # A short, constant-ish retry: after a broker restart the shared subscription exists only once
         # the worker has subscribed again (see the module's docstring), so it must be back first.
@@ -438,6 +447,19 @@ class IngestWorker:
             if waiting == 1 or waiting >= self.batch:
                 self._cond.notify()
 
+    def _room_to_read(self) -> bool:
+        """paho's network thread, before it reads more: whether the inbox has room. The window (MQTT v5
+        Receive Maximum) should keep the broker from sending more than that unacknowledged, but Mosquitto
+        2.0 was seen sending a whole backlog (86,500 messages) to a shared subscriber at once; reading
+        all of it took the interpreter from the processing thread for seconds, so the worker stored
+        1,500 messages a second instead of 4,500. While the inbox holds a window's worth the worker reads
+        nothing: the rest waits in the socket and at the broker (TCP pushes back), and this waits until
+        the processing thread takes a batch, or READ_PAUSE_S."""
+        with self._cond:
+            if len(self._inbox) >= self.window and not self.stopping:
+                self._cond.wait(READ_PAUSE_S)
+            return len(self._inbox) < self.window or self.stopping
+
     def _on_dropped(self, payload: bytes | bytearray) -> None:
         try:
             dropped = int(payload)
@@ -493,6 +515,7 @@ class IngestWorker:
                 cond.wait(remaining)
             count = min(len(inbox), self.batch)
             taken = [inbox.popleft() for _ in range(count)]
+            cond.notify_all()  # paho's network thread may be waiting for room (_room_to_read)
         self._last_delivery = time.monotonic()
         return taken
 

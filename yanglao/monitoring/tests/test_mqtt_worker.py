@@ -301,6 +301,73 @@ def test_the_buffered_reader_hands_paho_every_whole_packet_of_a_chunk_and_waits_
     assert client._sock.calls == 2
 
 
+def test_the_buffered_reader_reads_nothing_while_the_worker_has_no_room():
+    from yanglao.monitoring.mqtt import BufferedClient
+
+    client = BufferedClient(
+        paho.CallbackAPIVersion.VERSION2, client_id="t", protocol=paho.MQTTv5, manual_ack=True
+    )
+    topic = b"yanglao/v1/devices/S1/events"
+    body = len(topic).to_bytes(2, "big") + topic + (1).to_bytes(2, "big") + b"\x00" + b"{}"
+    received = []
+    client.on_message = lambda c, u, m: received.append(m.payload)
+    client._sock = ChunkedSocket([bytes([0x32, len(body)]) + body])
+    client._state = paho._ConnectionState.MQTT_CS_CONNECTED
+    room = [False]
+    client.room_to_read = lambda: room[0]
+    assert client.loop_read() == paho.MQTTErrorCode.MQTT_ERR_SUCCESS
+    assert client._sock.calls == 0 and received == []  # left in the socket, which stays readable
+    room[0] = True
+    client.loop_read()
+    assert client._sock.calls == 1 and received == [b"{}"]
+
+
+def test_the_network_thread_waits_for_room_until_a_batch_is_taken():
+    from yanglao.monitoring import mqtt
+
+    worker = IngestWorker(url=URL, batch=10, window=20)
+    worker._inbox.extend(mqtt.Delivery(0, i, 1, "t", b"{}") for i in range(20))
+    started = time.monotonic()
+    assert worker._room_to_read() is False  # full: waited, then lets paho send and ping
+    assert mqtt.READ_PAUSE_S * 0.8 <= time.monotonic() - started < 1.0
+    answers = []
+    waiter = threading.Thread(target=lambda: answers.append((worker._room_to_read(), time.monotonic())))
+    waiter.start()
+    time.sleep(0.01)
+    taken_at = time.monotonic()
+    assert len(worker._take(worker._inbox, worker._cond, 0.0)) == 10
+    waiter.join(5)
+    assert answers[0][0] is True and answers[0][1] - taken_at < mqtt.READ_PAUSE_S  # woken by the take
+
+
+def test_the_worker_holds_about_a_window_of_messages_however_many_the_broker_has(
+    worker, publish, run_id, monkeypatch
+):
+    from yanglao.monitoring import mqtt
+
+    serial = f"{run_id}-W"
+    Device.objects.create(kind="motion_sensor", vendor="t", serial=serial, region_id=HOME_COMMUNITY)
+    started = worker(batch=20, wait_ms=10, window=40)
+    handle, largest, published = started._handle, [0], threading.Event()
+
+    def slow(batch):  # a database busy until everything is published: the broker holds a backlog
+        published.wait(60)
+        largest[0] = max(largest[0], len(started._inbox) + len(batch))
+        handle(batch)
+
+    monkeypatch.setattr(started, "_handle", slow)
+    count = 1500
+    for i in range(count):
+        publish(device_topic(serial), native(serial, f"{run_id}-w{i}"))
+    time.sleep(0.5)  # what the broker sends at once has arrived
+    largest[0] = max(largest[0], len(started._inbox))
+    published.set()
+    wait_for(lambda: started.stats.stored == count, 60, "every message stored")
+    # One chunk of the socket (64 KiB, about 400 of these packets) may be read past the window.
+    assert largest[0] <= 40 + mqtt.RECV_CHUNK // 150, largest[0]
+    assert Reading.objects.filter(message_id__startswith=f"{run_id}-w").count() == count
+
+
 def test_the_events_lanes_bulk_threads_step_back_in_cpu_priority_and_no_other_thread_does():
     from yanglao.monitoring.mqtt import EVENTS_NICE, URGENT_NICE, _change_priority
 
