@@ -32,7 +32,8 @@ How nothing is lost and nothing is counted twice:
 - The broker may send at most ``window`` unacknowledged messages (MQTT v5 Receive Maximum), so the batch
   can never be larger than the window. The default, WINDOW_BATCHES × batch, lets the broker send on while
   a batch is being stored, so a message that must not wait (the urgent lane, below) is read at once
-  instead of waiting at the broker behind a full window.
+  instead of waiting at the broker behind a full window. The worker also reads no more while its inbox
+  holds a window's worth: Mosquitto 2.0 was seen sending a shared subscriber past it (_room_to_read).
 - paho reconnects by itself when the broker goes away, retrying every 0.1 s doubling to 1 s, and the worker
   subscribes again on every connection. Mosquitto keeps persistent sessions, their queued and in-flight
   messages over an orderly restart (SIGTERM; persistence in config/mosquitto/yanglao.conf), but Mosquitto
