@@ -350,8 +350,8 @@ class IngestWorker:
     # --- connection ---------------------------------------------------------------------------------
     def _make_client(self) -> BufferedClient:
         client = make_client(self.broker, self.client_id, buffered=True, manual_ack=True)
-        client.room_to_read = self._room_to_read
         assert isinstance(client, BufferedClient)
+        client.room_to_read = self._room_to_read
         # A short, constant-ish retry: after a broker restart the shared subscription exists only once
         # the worker has subscribed again (see the module's docstring), so it must be back first.
         client.reconnect_delay_set(min_delay=RECONNECT_MIN_S, max_delay=RECONNECT_MAX_S)  # type: ignore[arg-type]
