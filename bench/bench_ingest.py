@@ -823,11 +823,9 @@ def host_as_deployed(leave_it: bool) -> Any:
 
 def host_check() -> dict[str, Any]:
     """What the child measured on: the setting as it is now (the parent set it up before the children)."""
-    try:
-        grouped = AUTOGROUP.read_text().strip() == "1"
-    except OSError:
-        grouped = False
-    return {"autogroup": grouped}
+    from yanglao.monitoring.mqtt import priorities_grouped_away
+
+    return {"autogroup": priorities_grouped_away()}
 
 
 def broker_check(url: str) -> dict[str, Any]:

@@ -857,17 +857,21 @@ def _change_priority(nice: int) -> None:
 AUTOGROUP_SETTING = Path("/proc/sys/kernel/sched_autogroup_enabled")
 
 
-def warn_if_priorities_are_grouped_away() -> bool:
-    """Log a WARNING when the kernel groups processes by session before it looks at their priority
-    (autogroup, on by default in Debian's and Ubuntu's kernels). Then the cores are shared out between
-    sessions first, and every systemd service, and every PostgreSQL server process (each begins a session
-    of its own), is a session: the nice values above order only this worker's own threads, and an SOS
-    waits for its share behind the broker's and the database's bulk work. docs/deployment.md turns it
-    off. Returns whether it warned."""
+def priorities_grouped_away() -> bool:
+    """Whether the kernel groups processes by session before it looks at their priority (autogroup, on by
+    default in Debian's and Ubuntu's kernels). Then the cores are shared out between sessions first, and
+    every systemd service, and every PostgreSQL server process (each begins a session of its own), is a
+    session: the nice values above order only this worker's own threads, and an SOS waits for its share
+    behind the broker's and the database's bulk work. docs/deployment.md turns it off."""
     try:
-        grouped = AUTOGROUP_SETTING.read_text().strip() == "1"
+        return AUTOGROUP_SETTING.read_text().strip() == "1"
     except OSError:
-        return False  # no such setting (a kernel without autogroup, or not Linux): nothing to say
+        return False  # no such setting (a kernel without autogroup, or not Linux)
+
+
+def warn_if_priorities_are_grouped_away() -> bool:
+    """Log a WARNING when priorities_grouped_away(); returns whether it warned."""
+    grouped = priorities_grouped_away()
     if grouped:
         log.warning(
             "kernel.sched_autogroup_enabled is 1: the kernel shares the cores between sessions before it "
